@@ -1,0 +1,84 @@
+"""Roles and the actions each may take.
+
+Every service function that changes something takes the acting user
+(an :class:`Actor`) and calls :func:`require` first, so that a wrong role
+raises :class:`~crm_core.errors.PermissionDenied` whatever the UI shows.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from crm_core.errors import PermissionDenied
+
+
+class Role(enum.IntEnum):
+    """Roles in increasing order of power; each can do what the one below can."""
+
+    VIEWER = 10
+    ANALYST = 20
+    MANAGER = 30
+    ADMIN = 40
+
+    @classmethod
+    def parse(cls, name: str) -> "Role":
+        """Role from its name (case-insensitive)."""
+        try:
+            return cls[str(name).strip().upper()]
+        except KeyError:
+            raise PermissionDenied(f"Unknown role {name!r}; use one of "
+                                   + ", ".join(r.name.lower() for r in cls)) from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Action(enum.Enum):
+    """Things a user can do, each with the least role that may do it."""
+
+    VIEW = Role.VIEWER
+    IMPORT_DATA = Role.ANALYST
+    RUN_PIPELINE = Role.ANALYST
+    DRAFT_PITCH = Role.ANALYST
+    SUBMIT_OFFERS = Role.ANALYST
+    DECIDE_OFFERS = Role.MANAGER
+    EXPORT_CAMPAIGN = Role.MANAGER
+    MANAGE_USERS = Role.ADMIN
+    MANAGE_POLICIES = Role.ADMIN
+    MANAGE_CATALOG = Role.ADMIN
+    MANAGE_WORKSPACES = Role.ADMIN
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user on whose behalf a service call runs."""
+
+    username: str
+    role: Role
+
+    def __post_init__(self):
+        if not isinstance(self.role, Role):
+            object.__setattr__(self, "role", Role.parse(self.role))
+
+
+SYSTEM_CLI = Actor("cli", Role.ADMIN)
+"""The system principal of command-line and scheduled runs."""
+
+
+def can(actor: Actor, action: Action) -> bool:
+    """Whether ``actor`` may take ``action``."""
+    return actor.role >= action.value
+
+
+def require(actor: Actor | None, action: Action) -> None:
+    """Raise PermissionDenied unless ``actor`` may take ``action``."""
+    if actor is None:
+        raise PermissionDenied(f"Log in to {action.name.lower().replace('_', ' ')}.")
+    if not can(actor, action):
+        need = action.value.label
+        raise PermissionDenied(
+            f"{actor.username} is a {actor.role.label} and may not "
+            f"{action.name.lower().replace('_', ' ')}: that needs the {need} role or higher."
+        )

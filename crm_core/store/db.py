@@ -1,0 +1,124 @@
+"""One door to storage: an engine and session factory per database URL.
+
+``Database.open(url)`` returns the same object for the same URL within a
+process. Writes go through ``unit_of_work()``, which commits on success and
+rolls back on any error; on SQLite it takes the write lock up front
+(``BEGIN IMMEDIATE``) so that read-then-write races cannot double a decision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.errors import ConfigError
+
+DEFAULT_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "nextbest.db"
+ENV_URL = "NEXTBEST_DATABASE_URL"
+_IMMEDIATE = "nextbest_immediate"
+
+
+def default_url() -> str:
+    """The database URL from ``NEXTBEST_DATABASE_URL``, else the SQLite file under data/."""
+    return os.environ.get(ENV_URL) or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+class Database:
+    """Engine, session factory and unit of work for one database URL."""
+
+    _open: dict[str, "Database"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, url: str):
+        try:
+            parsed = make_url(url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
+            raise ConfigError(f"Not a database URL: {url!r}. Use e.g. sqlite:///data/nextbest.db "
+                              "or postgresql+psycopg2://user:pw@host/db") from exc
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True, **self._engine_args())
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _engine_args(self) -> dict:
+        if self.is_sqlite:
+            return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"pool_pre_ping": True}
+
+    @classmethod
+    def open(cls, url: str | None = None) -> "Database":
+        """The shared Database for ``url`` (default: :func:`default_url`)."""
+        url = url or default_url()
+        with cls._lock:
+            db = cls._open.get(url)
+            if db is None:
+                db = cls._open[url] = cls(url)
+            return db
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Dispose every engine (tests, forked processes)."""
+        with cls._lock:
+            for db in cls._open.values():
+                db.engine.dispose()
+            cls._open.clear()
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A session for writes: committed when the block ends, rolled back on error."""
+        session = self._sessions()
+        try:
+            if self.is_sqlite:
+                session.connection(execution_options={_IMMEDIATE: True})
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads; never commits."""
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest revision (keeps existing rows)."""
+        from crm_core.store.migrate import upgrade
+
+        upgrade(self)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy emit BEGIN itself, so a writer can ask for BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get(_IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
