@@ -1,0 +1,43 @@
+"""Command-line interface: ``python -m crm_core COMMAND``.
+
+Commands: ``setup`` (prepare the database, logins and demo data), ``run``
+(import files and run the pipeline, writing customers.csv, offers.csv and
+run.json), ``import`` (import one file), ``evaluate`` (offline evaluation
+of the offer engine against baselines). ``python -m crm_core COMMAND --help``
+documents each. Errors a user can act on are printed as one line on stderr
+with exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from crm_core.errors import NextBestError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with every subcommand."""
+    from crm_core.cli import evaluate, import_cmd, run, setup
+
+    parser = argparse.ArgumentParser(
+        prog="python -m crm_core",
+        description="NextBest: customer segments and next best offers from sales exports.",
+        epilog="Run 'python -m crm_core COMMAND --help' for the options of a command.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (setup, run, import_cmd, evaluate):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except NextBestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,76 @@
+"""The whole configuration: one frozen dataclass per area, composed here.
+
+Loaded once (from a TOML file or defaults) and passed down explicitly; no
+module reads global settings. Sections: ``[ingest]``, ``[segment]``,
+``[recommend]``. Unknown sections or keys are rejected with a message that
+names them, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_core.errors import ConfigError
+from crm_core.ingest.settings import IngestConfig
+from crm_core.recommend.settings import RecommendConfig
+from crm_core.segment.settings import SegmentConfig
+
+_SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "recommend": RecommendConfig}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a pipeline run and of the importer."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Config":
+        """Build from a nested dict (the parsed TOML); unknown sections raise ConfigError."""
+        unknown = set(data) - set(_SECTIONS)
+        if unknown:
+            raise ConfigError(f"Unknown config section(s) {sorted(unknown)}; "
+                              f"known: {sorted(_SECTIONS)}.")
+        return cls(**{name: kind.from_dict(data.get(name) or {}) for name, kind in _SECTIONS.items()})
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (JSON-safe) of every setting, defaults included."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=_jsonable, sort_keys=True))
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of every setting: equal configs, equal hashes."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _jsonable(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Config from a TOML file, or the defaults when ``path`` is None."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {p} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {p} is not valid TOML: {exc}") from None
+    try:
+        return Config.from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None

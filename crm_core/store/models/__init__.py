@@ -1,0 +1,22 @@
+"""SQLAlchemy 2 typed models: the whole data model of NextBest.
+
+Conventions every table follows:
+
+* every business row belongs to a ``Workspace`` (one database can hold a
+  shop and a bank side by side);
+* surrogate integer keys; ids as the source gives them (normalised text)
+  live in ``*_code`` columns, unique per workspace;
+* money is stored exactly as integer minor units (``*_minor``); the
+  workspace says which currency and how many decimals;
+* business times (transactions, purchases) are naive local date-times in
+  the workspace's time zone; audit and system times are UTC;
+* consent, do-not-contact and last-contacted values are kept with the date
+  they took effect (``CustomerAttribute``), so a run as of a past date is
+  reproducible;
+* segments, scenarios, flags and explanations are stable codes plus
+  parameters; labels are rendered from templates.
+"""
+
+from crm_core.store.models.base import Base, utc_now
+from crm_core.store.models.data import *  # noqa: F401,F403
+from crm_core.store.models.runs import *  # noqa: F401,F403
