@@ -50,3 +50,18 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "online_retail_II_2009-2010.parquet").exists():
         pytest.skip("../shared/data is absent (real-data tests run only next to the shared folder)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server on loopback; skipped without its binaries, except in CI where it must exist."""
+    from tests.pg_server import PostgresServer, find_bin
+
+    bindir = find_bin()
+    if bindir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL server binaries are missing in CI: .ci/run should install 'postgresql'")
+        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    server = PostgresServer(bindir).start()
+    yield server.url
+    server.stop()

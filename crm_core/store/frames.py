@@ -20,7 +20,7 @@ SELECT c.customer_code AS customer_id, t.invoice_code AS invoice_id, t.invoice_d
        p.product_code AS product_id, p.name AS product_name,
        COALESCE(p.family, t.category) AS category, t.quantity AS quantity,
        t.unit_price_minor AS unit_price_minor, t.amount_minor AS amount_minor,
-       t.is_return AS is_return, COALESCE(p.is_merchandise, 1) AS is_merchandise
+       t.is_return AS is_return, COALESCE(p.is_merchandise, TRUE) AS is_merchandise
 FROM transactions t
 LEFT JOIN customers c ON c.id = t.customer_id
 LEFT JOIN products p ON p.id = t.product_id
