@@ -147,8 +147,7 @@ def _compute(tx, customers_master, products, holdings, as_of, config: Config, st
     timings["features"] = time.perf_counter() - t0
 
     t0 = stage("segments", "Scoring RFM segments, clustering, fitting value models")
-    seg = segment_customers(features, config.segment, extra=_extra_features(customers_master, holdings, as_of),
-                            tx=tx, as_of=as_of)
+    seg = segment_customers(features, config.segment, extra=_extra_features(customers_master, holdings, as_of))
     customers = features.join(seg.customers, how="left")
     timings["segments"] = time.perf_counter() - t0
 
@@ -162,8 +161,21 @@ def _compute(tx, customers_master, products, holdings, as_of, config: Config, st
     quality = {"customers_with_offers": int(offers["customer_id"].nunique()) if len(offers) else 0,
                "coverage": round(offers["customer_id"].nunique() / max(len(customers), 1), 6) if len(offers) else 0.0,
                "distinct_products_offered": int(offers["product_id"].nunique()) if len(offers) else 0}
-    return {"customers": customers, "offers": offers, "clusters": seg.clusters,
-            "params": seg.params, "quality": quality}
+    params = {**seg.params, "notes": list(seg.reasons)}
+    return {"customers": customers, "offers": offers, "clusters": _cluster_rows(seg.clusters),
+            "params": params, "quality": quality}
+
+
+def _cluster_rows(clusters: pd.DataFrame) -> pd.DataFrame:
+    """Cluster profiles as rows to store: number, size, persona code/name, description, numeric profile."""
+    if clusters is None or clusters.empty:
+        return pd.DataFrame(columns=["cluster", "size", "persona_code", "persona_name", "description", "profile"])
+    numeric = clusters.select_dtypes("number").drop(columns=["size"], errors="ignore").round(6)
+    profile = [{k: (None if pd.isna(v) else float(v)) for k, v in row.items()} for row in numeric.to_dict("records")]
+    return pd.DataFrame({"cluster": clusters.index.astype(int), "size": clusters["size"].astype(int).to_numpy(),
+                         "persona_code": clusters["persona"].astype(str).to_numpy(),
+                         "persona_name": clusters["persona_name"].astype(str).to_numpy(),
+                         "description": clusters["description"].astype(str).to_numpy(), "profile": profile})
 
 
 def _extra_features(customers_master: pd.DataFrame, holdings: pd.DataFrame, as_of: dt.date) -> pd.DataFrame | None:

@@ -1,0 +1,207 @@
+"""What every page shares: the login guard, the page context and a few widgets.
+
+Every page starts with::
+
+    from app.shell import guard
+    from crm_core.auth import Role
+
+    ctx = guard(Role.VIEWER)          # refuses sessions not logged in or below the role
+    ... ctx.db, ctx.actor, ctx.workspace, ctx.config ...
+
+``guard`` draws the workspace picker in the sidebar (``key="workspace"``);
+pages that can work without any workspace yet (Import data) pass
+``require_workspace=False`` and then get ``ctx.workspace is None`` when the
+database is empty.
+
+Customer 360 is reached with the query parameter ``customer_id`` (the
+customer's id as the source gives it, e.g. ``/customer?customer_id=13085``),
+so a link to a customer can be shared and bookmarked. Pages link to it with
+:func:`open_customer`; the Customer page reads it with
+:func:`selected_customer_id`, which falls back to ``st.session_state["customer_id"]``
+(for tests and for pages that only set the session key).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import streamlit as st
+
+from app.navigation import page_spec
+from crm_core.auth import Actor, Role
+from crm_core.auth.users import UserInfo, get_user
+from crm_core.errors import NextBestError, NotFound
+from crm_core.store import Database, default_url
+from crm_core.workspaces import WorkspaceInfo, list_workspaces
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_KEY = "customer_id"
+WORKSPACE_KEY = "workspace"
+_WORKSPACE_CHOICE = "_nextbest_workspace_choice"  # survives page switches, unlike widget state
+AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "INR": "₹"}
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page works with, resolved by :func:`guard`."""
+
+    db: Database
+    actor: Actor
+    user: UserInfo
+    workspace: WorkspaceInfo | None
+    config: Any  # crm_core.config.Config, or None while it cannot be loaded
+
+
+@dataclass(frozen=True)
+class KpiCard:
+    """One KPI card: a label, a formatted value and an optional explanation."""
+
+    label: str
+    value: str
+    help: str | None = None
+    delta: str | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _database(url: str) -> Database:
+    db = Database.open(url)
+    db.upgrade()
+    return db
+
+
+def database() -> Database:
+    """The Database of ``NEXTBEST_DATABASE_URL`` (or data/nextbest.db), opened and upgraded once per process."""
+    return _database(default_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _config():
+    # TODO(lead): pass a config file path once the app has a setting for it; defaults for now.
+    try:
+        from crm_core.config import load_config
+    except ImportError:  # the area settings modules are still being written
+        log.warning("crm_core.config is not importable yet; pages get config=None")
+        return None
+    return load_config()
+
+
+def current_user(db: Database) -> UserInfo | None:
+    """The logged-in, still active user of this session, read fresh from the database (None otherwise).
+
+    The role comes from the database on every page load, so a role change or
+    a deactivation by an admin takes effect at once.
+    """
+    if not st.session_state.get("authentication_status"):
+        return None
+    username = st.session_state.get("username")
+    if not username:
+        return None
+    try:
+        user = get_user(db, username)
+    except NotFound:
+        return None
+    return user if user.is_active else None
+
+
+def clear_login() -> None:
+    """Forget this session's login (the cookie is handled by app.main)."""
+    for key in AUTH_KEYS:
+        st.session_state[key] = None
+
+
+def guard(min_role: Role, *, require_workspace: bool = True) -> PageContext:
+    """Refuse the page unless a logged-in, active user with at least ``min_role`` is here.
+
+    Call it first on every page. On refusal it shows a clear ``st.error`` and
+    stops the script. It then draws the workspace picker; when
+    ``require_workspace`` and there is no workspace yet, it explains how to
+    load data and stops.
+    """
+    db = database()
+    user = current_user(db)
+    if user is None:
+        st.error("You are not logged in. Open the NextBest start page and log in.")
+        st.stop()
+    if user.role < min_role:
+        st.error(f"This page needs the {min_role.label} role; you are logged in as "
+                 f"{user.username} ({user.role.label}). Ask an admin if you need access.")
+        st.stop()
+    workspace = workspace_picker(db)
+    if workspace is None and require_workspace:
+        st.info("No data is loaded yet. An analyst can load customer and sales files on the "
+                "**Import data** page (or run `make run`, which loads the demo data on first start).")
+        st.stop()
+    return PageContext(db=db, actor=user.actor, user=user, workspace=workspace, config=_config())
+
+
+def guard_page(file: str, *, require_workspace: bool = True) -> PageContext:
+    """:func:`guard` with the role the page registry gives ``pages/<file>`` (one source of truth)."""
+    return guard(page_spec(file).min_role, require_workspace=require_workspace)
+
+
+def workspace_picker(db: Database) -> WorkspaceInfo | None:
+    """The sidebar workspace selectbox (``key="workspace"``); returns the chosen workspace or None."""
+    workspaces = list_workspaces(db)
+    if not workspaces:
+        return None
+    names = [w.name for w in workspaces]
+    # Widget state does not follow the user from page to page, so the choice is
+    # also remembered under a plain key and written back before drawing.
+    current = st.session_state.get(WORKSPACE_KEY)
+    remembered = st.session_state.get(_WORKSPACE_CHOICE)
+    st.session_state[WORKSPACE_KEY] = (current if current in names
+                                       else remembered if remembered in names else names[0])
+    choice = st.sidebar.selectbox("Workspace", names, key=WORKSPACE_KEY,
+                                  help="Each workspace is a separate data world (e.g. a shop, a bank).")
+    st.session_state[_WORKSPACE_CHOICE] = choice
+    return workspaces[names.index(choice)]
+
+
+def format_money(amount: float | None, currency: str | WorkspaceInfo, *, decimals: int | None = None) -> str:
+    """``amount`` with thousands separators and the currency (``£1,234.50``, ``1,234.50 CHF``; ``–`` for None)."""
+    if isinstance(currency, WorkspaceInfo):
+        decimals = currency.currency_decimals if decimals is None else decimals
+        currency = currency.currency
+    decimals = 2 if decimals is None else decimals
+    if amount is None:
+        return "–"
+    sign = "-" if amount < 0 else ""
+    body = f"{abs(amount):,.{decimals}f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency.upper()}"
+
+
+def format_count(n: int | None) -> str:
+    """An integer with thousands separators (``–`` for None)."""
+    return "–" if n is None else f"{int(n):,}"
+
+
+def kpi_row(cards: Sequence[KpiCard]) -> None:
+    """A row of KPI cards (``st.metric`` in bordered columns)."""
+    for column, card in zip(st.columns(len(cards)), cards):
+        column.metric(card.label, card.value, delta=card.delta, help=card.help, border=True)
+
+
+def show_error(exc: BaseException) -> None:
+    """Show a NextBestError as ``st.error`` with its message; anything else is a bug and is re-raised."""
+    if isinstance(exc, NextBestError):
+        st.error(str(exc))
+        return
+    raise exc
+
+
+def open_customer(customer_id: str) -> None:
+    """Go to Customer 360 for ``customer_id`` (sets the query parameter and the session key)."""
+    st.session_state[CUSTOMER_KEY] = str(customer_id)
+    st.switch_page(str(page_spec("customer.py").path), query_params={CUSTOMER_KEY: str(customer_id)})
+
+
+def selected_customer_id() -> str | None:
+    """The customer Customer 360 should show: ``?customer_id=`` first, else ``st.session_state["customer_id"]``."""
+    value = st.query_params.get(CUSTOMER_KEY) or st.session_state.get(CUSTOMER_KEY)
+    value = str(value).strip() if value is not None else ""
+    return value or None

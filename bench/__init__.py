@@ -1,0 +1,1 @@
+"""NextBest benchmarks: ``python -m bench.run`` (also ``make bench``); never part of the test suite."""

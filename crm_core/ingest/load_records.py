@@ -1,0 +1,182 @@
+"""Store validated master data: customers (with dated attributes), products (with aliases),
+holdings and outcomes. Runs inside the caller's unit of work (all or nothing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, delete, func, insert, select, update
+
+from crm_core.ingest.issues import WARNING, IssueLog
+from crm_core.ingest.load import (ensure_customers, ensure_products, objects, product_aliases, python_datetimes,
+                                  resolve_aliases)
+from crm_core.store.models import (Campaign, Customer, CustomerAttribute, Holding, Offer, Outcome, Product,
+                                   ProductAlias, Transaction)
+
+CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "region", "city", "tags")
+DATED_ATTRIBUTES = ("email_opt_in", "do_not_contact", "last_contacted_at")
+
+
+def _update_given(session, model, pk_col: str, records: list[dict], fields: list[str]) -> None:
+    """UPDATE each row's given (non-null) fields; a missing value keeps what is stored."""
+    if not records or not fields:
+        return
+    table = model.__table__
+    values = {f: func.coalesce(bindparam(f"v_{f}", type_=table.c[f].type), table.c[f]) for f in fields}
+    stmt = update(table).where(table.c[pk_col] == bindparam("pk")).values(**values)
+    session.connection().execute(stmt, [{"pk": r["pk"], **{f"v_{f}": r.get(f) for f in fields}} for r in records])
+
+
+def _dates(values: pd.Series) -> list:
+    return [None if pd.isna(v) else v.date() for v in values]
+
+
+def load_customers(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, mapped: set[str],
+                   imported_at: dt.datetime) -> int:
+    """Upsert customers and add their dated attributes; returns rows stored."""
+    pks = ensure_customers(session, workspace_id, rows["customer_id"])
+    fields = [f for f in CUSTOMER_FIELDS if f in mapped]
+    cols = {f: (_dates(rows[f]) if f == "birth_date" else objects(rows[f])) for f in fields}
+    records = [{"pk": pks[c], **{f: cols[f][i] for f in fields}} for i, c in enumerate(rows["customer_id"])]
+    _update_given(session, Customer, "id", records, fields)
+    effective = rows["effective_date"].fillna(pd.Timestamp(imported_at))
+    parts = []
+    for attr in DATED_ATTRIBUTES:
+        if attr not in mapped:
+            continue
+        given = rows[attr].notna()
+        if attr == "last_contacted_at":
+            when = rows[attr]  # a contact takes effect the day it happened
+            text = rows[attr].dt.strftime("%Y-%m-%d %H:%M:%S")
+        else:
+            when = effective
+            text = rows[attr].map({True: "true", False: "false"})
+        parts.append(pd.DataFrame({"customer_pk": rows["customer_id"].map(pks), "attribute": attr,
+                                   "value": text, "effective_from": when})[given.to_numpy(bool)])
+    if parts:
+        new = pd.concat(parts, ignore_index=True)
+        new = _changed_only(session, workspace_id, new)
+        if len(new):
+            session.execute(insert(CustomerAttribute), [
+                {"workspace_id": workspace_id, "customer_id": int(pk), "attribute": a, "value": v,
+                 "effective_from": w, "batch_id": batch_id}
+                for pk, a, v, w in zip(new["customer_pk"], new["attribute"], new["value"],
+                                       python_datetimes(new["effective_from"]))])
+    return len(rows)
+
+
+def _changed_only(session, workspace_id: int, new: pd.DataFrame) -> pd.DataFrame:
+    """Drop attribute values equal to the value already in effect at their date."""
+    stored = pd.DataFrame(session.execute(
+        select(CustomerAttribute.customer_id, CustomerAttribute.attribute, CustomerAttribute.value,
+               CustomerAttribute.effective_from).where(CustomerAttribute.workspace_id == workspace_id)).all(),
+        columns=["customer_pk", "attribute", "value", "effective_from"])
+    if stored.empty:
+        return new
+    stored["effective_from"] = pd.to_datetime(stored["effective_from"]).astype("datetime64[ns]")
+    latest = (stored.sort_values("effective_from", kind="mergesort")
+              .drop_duplicates(["customer_pk", "attribute"], keep="last")
+              .rename(columns={"value": "current", "effective_from": "since"}))
+    merged = new.merge(latest, on=["customer_pk", "attribute"], how="left")
+    same = (merged["current"].astype("string") == merged["value"].astype("string")).fillna(False) & \
+        (merged["since"] <= merged["effective_from"]).fillna(False)
+    return new[~same.to_numpy(bool)]
+
+
+def load_products(session, *, workspace_id: int, rows: pd.DataFrame, mapped: set[str], non_merchandise: set[str],
+                  log: IssueLog) -> int:
+    """Upsert catalog products, declare aliases and fold products known under an alias into theirs."""
+    pks = ensure_products(session, workspace_id, rows["product_id"], rows["name"], non_merchandise)
+    fields = [f for f in ("name", "family", "price_minor", "unit_cost_minor", "margin_rate") if
+              f.replace("_minor", "").replace("_rate", "") in mapped or (f == "margin_rate" and "margin" in mapped)]
+    cols = {f: objects(rows[f]) for f in fields}
+    records = [{"pk": pks[c], **{f: cols[f][i] for f in fields}} for i, c in enumerate(rows["product_id"])]
+    _update_given(session, Product, "id", records, fields)
+    flags = [{"pk": pks[c], "active": bool(a), "merch": bool(m), "cat": True}
+             for c, a, m in zip(rows["product_id"], rows["active"], rows["is_merchandise"])]
+    table = Product.__table__
+    session.connection().execute(update(table).where(table.c.id == bindparam("pk")).values(
+        active=bindparam("v_active"), is_merchandise=bindparam("v_merch"), in_catalog=bindparam("v_cat")),
+        [{"pk": f["pk"], "v_active": f["active"], "v_merch": f["merch"], "v_cat": f["cat"]} for f in flags])
+    if "aliases" in mapped:
+        _declare_aliases(session, workspace_id, rows, pks, log)
+    return len(rows)
+
+
+def _declare_aliases(session, workspace_id: int, rows: pd.DataFrame, pks: dict[str, int], log: IssueLog) -> None:
+    pairs = rows[["product_id", "aliases"]].dropna()
+    if pairs.empty:
+        return
+    exploded = pairs.assign(alias=pairs["aliases"].str.split(r"[;,|]", regex=True)).explode("alias")
+    exploded["alias"] = exploded["alias"].str.strip().str.upper()
+    exploded = exploded[(exploded["alias"] != "") & (exploded["alias"] != exploded["product_id"])]
+    existing = dict(session.execute(select(ProductAlias.alias_code, ProductAlias.id)
+                                    .where(ProductAlias.workspace_id == workspace_id)).all())
+    stubs = dict(session.execute(select(Product.product_code, Product.id).where(
+        Product.workspace_id == workspace_id, Product.in_catalog.is_(False))).all())
+    for line, code, alias in zip(exploded.index, exploded["product_id"], exploded["alias"]):
+        target = pks[code]
+        if alias in existing:
+            session.execute(update(ProductAlias).where(ProductAlias.id == existing[alias]).values(product_id=target))
+        else:
+            session.execute(insert(ProductAlias).values(workspace_id=workspace_id, alias_code=alias, product_id=target))
+        stub = stubs.get(alias)
+        if stub is not None and stub != target:  # lines loaded under the alias move to the product
+            session.execute(update(Transaction).where(Transaction.product_id == stub).values(product_id=target))
+            session.execute(update(Holding).where(Holding.product_id == stub).values(product_id=target))
+            session.execute(delete(Product).where(Product.id == stub))
+
+
+def load_holdings(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, non_merchandise: set[str],
+                  log: IssueLog) -> tuple[int, int]:
+    """Insert holdings (customers and products created when new); identical loaded ones are skipped."""
+    customers = ensure_customers(session, workspace_id, rows["customer_id"])
+    product = resolve_aliases(rows["product_id"], product_aliases(session, workspace_id))
+    products = ensure_products(session, workspace_id, product, None, non_merchandise)
+    frame = pd.DataFrame({"customer_pk": rows["customer_id"].map(customers), "product_pk": product.map(products),
+                          "opened_at": rows["opened_at"].dt.normalize()}, index=rows.index)
+    stored = pd.DataFrame(session.execute(select(Holding.customer_id, Holding.product_id, Holding.opened_at)
+                                          .where(Holding.workspace_id == workspace_id)).all(),
+                          columns=["customer_pk", "product_pk", "opened_at"])
+    skip = np.zeros(len(frame), dtype=bool)
+    if len(stored):
+        stored["opened_at"] = pd.to_datetime(stored["opened_at"]).astype("datetime64[ns]")
+        key = ["customer_pk", "product_pk", "opened_at"]
+        hit = frame.reset_index().merge(stored.drop_duplicates(), on=key, how="inner")["line"]
+        skip = frame.index.isin(hit.to_numpy())
+        log.add(frame.index[skip], None, WARNING, "same_as_loaded")
+    keep = ~skip
+    sel, f = rows.loc[keep], frame.loc[keep]
+    records = [{"workspace_id": workspace_id, "batch_id": batch_id, "customer_id": int(c), "product_id": int(p),
+                "opened_at": o, "closed_at": cl, "balance_minor": b}
+               for c, p, o, cl, b in zip(f["customer_pk"], f["product_pk"], _dates(sel["opened_at"]),
+                                         _dates(sel["closed_at"]), objects(sel["balance_minor"]))]
+    if records:
+        session.execute(insert(Holding), records)
+    return int(keep.sum()), int(skip.sum())
+
+
+def load_outcomes(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, log: IssueLog) -> int:
+    """Insert outcomes, linking campaigns (by id or name) and offers (by id) of the workspace."""
+    customers = ensure_customers(session, workspace_id, rows["customer_id"])
+    campaigns = {}
+    for pk, name in session.execute(select(Campaign.id, Campaign.name).where(Campaign.workspace_id == workspace_id)):
+        campaigns[str(pk)], campaigns[name] = pk, pk
+    offers = {str(pk): pk for pk in session.scalars(select(Offer.id).where(Offer.workspace_id == workspace_id))}
+    campaign_pk = rows["campaign"].map(campaigns)
+    offer_pk = rows["offer_id"].map(offers)
+    log.add(rows.index[(rows["campaign"].notna() & campaign_pk.isna()).to_numpy(bool)], "campaign", WARNING,
+            "unknown_campaign", rows["campaign"][(rows["campaign"].notna() & campaign_pk.isna()).to_numpy(bool)])
+    log.add(rows.index[(rows["offer_id"].notna() & offer_pk.isna()).to_numpy(bool)], "offer_id", WARNING,
+            "unknown_offer", rows["offer_id"][(rows["offer_id"].notna() & offer_pk.isna()).to_numpy(bool)])
+    records = [{"workspace_id": workspace_id, "batch_id": batch_id, "customer_id": customers[c],
+                "campaign_id": None if pd.isna(cp) else int(cp), "offer_id": None if pd.isna(op) else int(op),
+                "reference": ref, "responded_at": when, "converted": bool(conv), "revenue_minor": rev}
+               for c, cp, op, ref, when, conv, rev in zip(
+                   rows["customer_id"], campaign_pk, offer_pk, objects(rows["reference"]),
+                   python_datetimes(rows["responded_at"]), rows["converted"], objects(rows["revenue_minor"]))]
+    if records:
+        session.execute(insert(Outcome), records)
+    return len(records)

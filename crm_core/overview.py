@@ -1,0 +1,284 @@
+"""The numbers of the Overview and Data pages, as SQL aggregates.
+
+Everything is computed in the database (set-based, no per-customer rows
+fetched), so the pages stay fast on millions of transactions. Money comes
+back in major units. Definitions follow docs/contracts.md: ``as_of`` is a
+calendar date and rows dated on or before it count; a sale is a row that is
+not a return; a customer is an id with at least one sale on or before
+``as_of``. When ``as_of`` is None, the date of the workspace's last
+transaction is used (never the wall clock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import String, case, cast, distinct, func, literal, select
+
+from crm_core.store.models import (
+    Customer, CustomerAttribute, Holding, ImportBatch, Offer, Outcome, PipelineRun, Product, RunCustomer,
+    Transaction, Workspace,
+)
+
+ACTIVE_WINDOW_DAYS = 90
+RECENCY_BANDS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"), (365, "181-365 days"))
+OLDEST_BAND = "over 365 days"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The latest pipeline run of a workspace, as the Overview shows it."""
+
+    id: int
+    status: str
+    as_of: dt.date
+    created_by: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class OverviewKpis:
+    """The KPI cards of the Overview page."""
+
+    as_of: dt.date | None
+    customers: int
+    revenue: float
+    orders: int
+    active_customers: int
+    active_window_days: int
+    average_order_value: float | None
+    last_run: RunSummary | None
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """What a workspace holds: row counts per table and the span of its transactions."""
+
+    counts: pd.DataFrame  # columns: table (string), rows (int64)
+    first_transaction: dt.datetime | None
+    last_transaction: dt.datetime | None
+
+
+def _factor(session, workspace_id: int) -> int:
+    decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
+    return 10 ** (decimals if decimals is not None else 2)
+
+
+def _end_of(as_of: dt.date) -> dt.datetime:
+    """First instant after the whole day ``as_of``."""
+    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+
+
+def _as_datetime(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def last_transaction_date(db, workspace_id: int) -> dt.date | None:
+    """Calendar date of the workspace's latest transaction (None when it has none)."""
+    with db.read() as s:
+        last = s.scalar(select(func.max(Transaction.invoice_date)).where(Transaction.workspace_id == workspace_id))
+    last = _as_datetime(last)
+    return None if last is None else last.date()
+
+
+def latest_run(db, workspace_id: int) -> RunSummary | None:
+    """The most recently started pipeline run of the workspace, whatever its status."""
+    with db.read() as s:
+        run = s.scalar(select(PipelineRun).where(PipelineRun.workspace_id == workspace_id)
+                       .order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(1))
+        if run is None:
+            return None
+        return RunSummary(run.id, run.status, run.as_of, run.created_by, run.started_at, run.finished_at)
+
+
+def _latest_succeeded_run_id(session, workspace_id: int) -> int | None:
+    return session.scalar(select(PipelineRun.id).where(PipelineRun.workspace_id == workspace_id,
+                                                       PipelineRun.status == "succeeded")
+                          .order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(1))
+
+
+def _order_key():
+    """One value per order: the invoice code, else customer and purchase day."""
+    day = cast(func.date(Transaction.invoice_date), String)
+    customer = func.coalesce(cast(Transaction.customer_id, String), literal(""))
+    return case((Transaction.invoice_code.is_not(None), literal("i:") + Transaction.invoice_code),
+                else_=literal("d:") + customer + literal(":") + day)
+
+
+def overview_kpis(db, workspace_id: int, *, as_of: dt.date | None = None,
+                  active_window_days: int = ACTIVE_WINDOW_DAYS) -> OverviewKpis:
+    """Customers, net revenue, orders, active customers, average order value and the last run.
+
+    Args:
+        db: the Database.
+        workspace_id: the workspace.
+        as_of: count rows dated on or before this day (default: last transaction date).
+        active_window_days: a customer is active with a sale in the last this-many days up to ``as_of``.
+    Returns:
+        OverviewKpis; zeros (and ``average_order_value`` None) for a workspace without transactions.
+    """
+    as_of = as_of or last_transaction_date(db, workspace_id)
+    run = latest_run(db, workspace_id)
+    if as_of is None:
+        return OverviewKpis(None, 0, 0.0, 0, 0, active_window_days, None, run)
+    end = _end_of(as_of)
+    active_from = end - dt.timedelta(days=active_window_days)
+    t = Transaction
+    sale = t.is_return.is_(False)
+    with db.read() as s:
+        factor = _factor(s, workspace_id)
+        row = s.execute(
+            select(func.coalesce(func.sum(t.amount_minor), 0).label("revenue_minor"),
+                   func.count(distinct(case((sale & t.customer_id.is_not(None), t.customer_id)))).label("customers"),
+                   func.count(distinct(case((sale & (t.invoice_date >= active_from), t.customer_id))))
+                   .label("active"),
+                   func.count(distinct(case((sale, _order_key())))).label("orders"))
+            .where(t.workspace_id == workspace_id, t.invoice_date < end)).one()
+    revenue = int(row.revenue_minor or 0) / factor
+    orders = int(row.orders or 0)
+    return OverviewKpis(as_of, int(row.customers or 0), revenue, orders, int(row.active or 0), active_window_days,
+                        revenue / orders if orders else None, run)
+
+
+def _month_expr(dialect: str):
+    if dialect == "postgresql":
+        return func.to_char(Transaction.invoice_date, "YYYY-MM")
+    return func.strftime("%Y-%m", Transaction.invoice_date)
+
+
+def revenue_by_month(db, workspace_id: int, *, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Net revenue, orders and buying customers per calendar month up to ``as_of``.
+
+    Returns:
+        Columns ``month`` (datetime64, first of the month), ``revenue`` (float, major units),
+        ``orders`` (int64), ``customers`` (int64); one row per month with transactions, in order.
+    """
+    as_of = as_of or last_transaction_date(db, workspace_id)
+    columns = {"month": "datetime64[ns]", "revenue": "float64", "orders": "int64", "customers": "int64"}
+    if as_of is None:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+    t = Transaction
+    month = _month_expr(db.engine.dialect.name).label("month")
+    sale = t.is_return.is_(False)
+    with db.read() as s:
+        factor = _factor(s, workspace_id)
+        rows = s.execute(select(month, func.sum(t.amount_minor).label("revenue_minor"),
+                                func.count(distinct(case((sale, _order_key())))).label("orders"),
+                                func.count(distinct(case((sale, t.customer_id)))).label("customers"))
+                         .where(t.workspace_id == workspace_id, t.invoice_date < _end_of(as_of))
+                         .group_by(month).order_by(month)).all()
+    frame = pd.DataFrame(rows, columns=["month", "revenue_minor", "orders", "customers"])
+    frame["month"] = pd.to_datetime(frame["month"].astype("string") + "-01", format="%Y-%m-%d").astype("datetime64[ns]")
+    frame["revenue"] = frame.pop("revenue_minor").astype("float64") / factor
+    return frame[list(columns)].astype(columns)
+
+
+def customers_by_recency_band(db, workspace_id: int, *, as_of: dt.date | None = None) -> pd.DataFrame:
+    """How many customers last bought within each recency band before ``as_of``.
+
+    Returns:
+        Columns ``band`` (string, in band order, every band present) and ``customers`` (int64).
+    """
+    labels = [label for _, label in RECENCY_BANDS] + [OLDEST_BAND]
+    as_of = as_of or last_transaction_date(db, workspace_id)
+    counts = dict.fromkeys(labels, 0)
+    if as_of is not None:
+        t = Transaction
+        last = (select(t.customer_id, func.max(t.invoice_date).label("last"))
+                .where(t.workspace_id == workspace_id, t.customer_id.is_not(None), t.is_return.is_(False),
+                       t.invoice_date < _end_of(as_of))
+                .group_by(t.customer_id).subquery())
+        # A band of N days holds customers whose last purchase day is at most N days before as_of.
+        band = case(*[(last.c.last >= dt.datetime.combine(as_of - dt.timedelta(days=days), dt.time()), label)
+                      for days, label in RECENCY_BANDS], else_=OLDEST_BAND).label("band")
+        with db.read() as s:
+            for label, n in s.execute(select(band, func.count()).select_from(last).group_by(band)).all():
+                counts[label] = int(n)
+    return pd.DataFrame({"band": pd.Series(labels, dtype="string"),
+                         "customers": pd.Series(list(counts.values()), dtype="int64")})
+
+
+def segment_label(code: str | None) -> str:
+    """The English label of a segment code (``CANT_LOSE`` -> ``Can't Lose Them``); unknown codes humanised."""
+    if not code:
+        return "Unsegmented"
+    try:
+        from crm_core.segment.rfm import segment_text
+
+        return segment_text(str(code)).label
+    except (ImportError, KeyError):
+        return str(code).replace("_", " ").strip().capitalize()
+
+
+def customers_by_segment(db, workspace_id: int, *, run_id: int | None = None) -> pd.DataFrame:
+    """Customers and their net value per RFM segment in a run (default: the latest succeeded run).
+
+    Returns:
+        Columns ``segment`` (code), ``label``, ``customers`` (int64), ``monetary`` (float, major
+        units); largest segment first; empty when there is no succeeded run.
+    """
+    columns = {"segment": "string", "label": "string", "customers": "int64", "monetary": "float64"}
+    with db.read() as s:
+        run_id = run_id or _latest_succeeded_run_id(s, workspace_id)
+        factor = _factor(s, workspace_id)
+        rows = [] if run_id is None else s.execute(
+            select(RunCustomer.rfm_segment, func.count(), func.coalesce(func.sum(RunCustomer.monetary_minor), 0))
+            .where(RunCustomer.run_id == run_id).group_by(RunCustomer.rfm_segment)).all()
+    frame = pd.DataFrame(rows, columns=["segment", "customers", "monetary_minor"])
+    frame["label"] = frame["segment"].map(segment_label)
+    frame["monetary"] = frame.pop("monetary_minor").astype("float64") / factor
+    frame = frame[list(columns)].astype(columns)
+    return frame.sort_values(["customers", "segment"], ascending=[False, True], ignore_index=True)
+
+
+_COUNTED = (("customers", Customer), ("products", Product), ("transactions", Transaction),
+            ("holdings", Holding), ("customer attributes", CustomerAttribute), ("pipeline runs", PipelineRun),
+            ("offers", Offer), ("outcomes", Outcome), ("imports", ImportBatch))
+
+
+def loaded_data(db, workspace_id: int) -> LoadedData:
+    """Row counts per table of the workspace and the first and last transaction times."""
+    with db.read() as s:
+        counts = [(name, int(s.scalar(select(func.count()).select_from(model)
+                                      .where(model.workspace_id == workspace_id)) or 0))
+                  for name, model in _COUNTED]
+        first, last = s.execute(select(func.min(Transaction.invoice_date), func.max(Transaction.invoice_date))
+                                .where(Transaction.workspace_id == workspace_id)).one()
+    frame = pd.DataFrame({"table": pd.Series([c[0] for c in counts], dtype="string"),
+                          "rows": pd.Series([c[1] for c in counts], dtype="int64")})
+    return LoadedData(frame, _as_datetime(first), _as_datetime(last))
+
+
+def import_history(db, workspace_id: int, *, limit: int = 200) -> pd.DataFrame:
+    """The workspace's imports, newest first: when, who, what file, and how many rows went where."""
+    b = ImportBatch
+    with db.read() as s:
+        rows = s.execute(select(b.id, b.created_at, b.created_by, b.kind, b.source_name, b.status, b.rows_read,
+                                b.rows_loaded, b.rows_rejected, b.rows_warned, b.rows_skipped)
+                         .where(b.workspace_id == workspace_id)
+                         .order_by(b.created_at.desc(), b.id.desc()).limit(limit)).all()
+    columns = ["id", "created_at", "created_by", "kind", "source_name", "status", "rows_read", "rows_loaded",
+               "rows_rejected", "rows_warned", "rows_skipped"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    for col in ("created_by", "kind", "source_name", "status"):
+        frame[col] = frame[col].astype("string")
+    for col in ("id", "rows_read", "rows_loaded", "rows_rejected", "rows_warned", "rows_skipped"):
+        frame[col] = frame[col].fillna(0).astype("int64")
+    return frame
+
+
+def data_version(db, workspace_id: int) -> tuple:
+    """A cheap fingerprint that changes when an import or a pipeline run lands (for caching page data)."""
+    with db.read() as s:
+        batch = s.scalar(select(func.max(ImportBatch.id)).where(ImportBatch.workspace_id == workspace_id))
+        run = s.execute(select(func.max(PipelineRun.id), func.count())
+                        .where(PipelineRun.workspace_id == workspace_id, PipelineRun.status == "succeeded")).one()
+    return (batch, run[0], run[1])

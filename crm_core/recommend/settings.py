@@ -1,0 +1,125 @@
+"""Settings of the next-best-offer engine: weights, scenario thresholds, model knobs."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from crm_core.errors import ConfigError
+
+SCENARIOS = ("REBUY", "CROSS_SELL", "UPSELL", "WINBACK", "NURTURE")
+COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    """How offers are chosen, scored and explained.
+
+    Attributes:
+        weight_affinity, weight_popularity, weight_profit, weight_scenario_fit:
+            weights of the four score components (renormalised over the
+            components that have data).
+        top_n: offers per customer.
+        popularity_window_days: popularity counts distinct invoices in the
+            days up to the as-of date.
+        recent_exclusion_days: a product bought this recently is not offered
+            again unless it is a REBUY (replenishable) candidate.
+        replenish_min_repeat_rate: share of a product's buyers who bought it
+            again for it to count as replenishable (the customer's own repeat
+            purchase also makes it replenishable for them).
+        due_factor: a product is due when the days since its last purchase
+            reach ``due_factor`` times the usual interval.
+        nurture_max_frequency: customers with at most this many invoices are NURTURE.
+        new_customer_days: customers whose first purchase is this recent are NURTURE.
+        winback_inactive_days: customers inactive this long are WINBACK when valuable.
+        winback_value_quantile: "valuable" = net spend at or above this quantile.
+        upsell_value_quantile: "high spender" = net spend at or above this quantile.
+        upsell_price_ratio: an UPSELL product costs at least this times what the
+            customer usually pays in its family.
+        fill_fit: scenario fit of a candidate that does not belong to the
+            customer's primary scenario (a fill from the next-best scenario).
+        horizon_days: the purchase model predicts purchases within this many
+            days (it learns from the data one horizon before the as-of date).
+        candidates_per_customer: new products per customer taken from the
+            item-item model before scoring.
+        model_regularisation: L2 penalty (lambda) of the item-item model (EASE).
+        max_model_products: only the most bought products enter the item-item model.
+        training_max_customers: customers sampled to fit the purchase model.
+        seed: seed of that sample.
+        extra_non_merchandise: product codes never offered, on top of the
+            ``is_merchandise`` flags of transactions and catalog.
+    """
+
+    weight_affinity: float = 0.4
+    weight_popularity: float = 0.3
+    weight_profit: float = 0.2
+    weight_scenario_fit: float = 0.1
+    top_n: int = 3
+    popularity_window_days: int = 90
+    recent_exclusion_days: int = 30
+    replenish_min_repeat_rate: float = 0.05
+    due_factor: float = 1.0
+    nurture_max_frequency: int = 1
+    new_customer_days: int = 30
+    winback_inactive_days: int = 180
+    winback_value_quantile: float = 0.5
+    upsell_value_quantile: float = 0.8
+    upsell_price_ratio: float = 1.2
+    fill_fit: float = 0.5
+    horizon_days: int = 90
+    candidates_per_customer: int = 30
+    model_regularisation: float = 500.0
+    max_model_products: int = 5000
+    training_max_customers: int = 50_000
+    seed: int = 20240501
+    extra_non_merchandise: tuple[str, ...] = ()
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Component name -> weight, in COMPONENTS order."""
+        return {name: float(getattr(self, f"weight_{name}")) for name in COMPONENTS}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RecommendConfig":
+        """Build from the ``[recommend]`` section; unknown keys or bad values raise ConfigError."""
+        d = dict(d or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"Unknown [recommend] setting(s) {sorted(unknown)}; known: {sorted(known)}.")
+        if "extra_non_merchandise" in d:
+            codes = d["extra_non_merchandise"]
+            if isinstance(codes, str) or not all(isinstance(c, str) for c in codes):
+                raise ConfigError('[recommend] extra_non_merchandise must be a list of product codes, e.g. ["POST"].')
+            d["extra_non_merchandise"] = tuple(str(c).strip().upper() for c in codes)
+        try:
+            config = cls(**d)
+        except TypeError as exc:
+            raise ConfigError(f"[recommend] {exc}") from None
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Raise ConfigError when a value is out of range."""
+        for name, weight in self.weights.items():
+            if not isinstance(weight, (int, float)) or weight < 0:
+                raise ConfigError(f"[recommend] weight_{name} must be a number >= 0, not {weight!r}.")
+        if sum(self.weights.values()) <= 0:
+            raise ConfigError("[recommend] at least one weight must be above 0 (defaults 0.4 / 0.3 / 0.2 / 0.1).")
+        for name in ("top_n", "popularity_window_days", "horizon_days", "candidates_per_customer", "max_model_products",
+                     "training_max_customers", "nurture_max_frequency"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"[recommend] {name} must be a whole number >= 1, not {value!r}.")
+        for name in ("recent_exclusion_days", "new_customer_days", "winback_inactive_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"[recommend] {name} must be a whole number of days >= 0, not {value!r}.")
+        for name in ("replenish_min_repeat_rate", "winback_value_quantile", "upsell_value_quantile", "fill_fit"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ConfigError(f"[recommend] {name} must be between 0 and 1, not {value!r}.")
+        for name in ("due_factor", "upsell_price_ratio", "model_regularisation"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"[recommend] {name} must be a number above 0, not {value!r}.")

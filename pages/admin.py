@@ -1,0 +1,82 @@
+"""Admin: users, roles, password resets, lockouts (all through crm_core.auth.users)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from app.shell import guard_page, show_error
+from crm_core.auth import Role
+from crm_core.auth import users as user_store
+from crm_core.errors import NextBestError
+
+ctx = guard_page("admin.py", require_workspace=False)
+ROLES = [r.label for r in Role]
+
+st.title("Admin")
+st.subheader("Users")
+table = st.container()
+
+
+def _show_once(title: str, username: str, password: str) -> None:
+    st.success(f"{title} Give it to {username} through a safe channel: it is shown only this once.")
+    st.code(password, language=None)
+
+
+users = user_store.list_users(ctx.db, ctx.actor)
+names = [u.username for u in users]
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Change a user**")
+    chosen = st.selectbox("User", names, key="admin_user")
+    target = next(u for u in users if u.username == chosen)
+    new_role = st.selectbox("Role", ROLES, index=ROLES.index(target.role.label), key="admin_role")
+    c1, c2, c3, c4 = st.columns(4)
+    try:
+        if c1.button("Set role", key="admin_set_role"):
+            user_store.set_role(ctx.db, ctx.actor, chosen, new_role)
+            st.success(f"{chosen} is now {new_role}.")
+        if c2.button("Reset password", key="admin_reset_password"):
+            _show_once(f"New password for {chosen}:", chosen, user_store.reset_password(ctx.db, ctx.actor, chosen))
+        if c3.button("Unlock", key="admin_unlock", disabled=target.locked_until is None):
+            user_store.unlock_user(ctx.db, ctx.actor, chosen)
+            st.success(f"{chosen} is unlocked.")
+        label = "Deactivate" if target.is_active else "Reactivate"
+        if c4.button(label, key="admin_toggle_active", disabled=chosen == ctx.actor.username):
+            user_store.set_active(ctx.db, ctx.actor, chosen, not target.is_active)
+            st.success(f"{chosen} is {'deactivated' if target.is_active else 'active again'}.")
+    except NextBestError as exc:
+        show_error(exc)
+
+with right:
+    st.markdown("**New user**")
+    with st.form("admin_create", clear_on_submit=True):
+        username = st.text_input("Username", key="admin_new_username", help="2-64 characters: a-z, 0-9, . _ -")
+        display_name = st.text_input("Display name", key="admin_new_display_name")
+        email = st.text_input("Email (optional)", key="admin_new_email")
+        role = st.selectbox("Role", ROLES, key="admin_new_role")
+        created = st.form_submit_button("Create user", key="admin_create_submit")
+    if created:
+        try:
+            info, password = user_store.create_user(ctx.db, ctx.actor, username, role,
+                                                    display_name=display_name or None, email=email or None)
+        except NextBestError as exc:
+            show_error(exc)
+        else:
+            _show_once(f"Created {info.username} ({info.role.label}). Password:", info.username, password)
+
+now = dt.datetime.now(dt.timezone.utc)
+fresh = user_store.list_users(ctx.db, ctx.actor)
+frame = pd.DataFrame({
+    "username": [u.username for u in fresh],
+    "name": [u.display_name for u in fresh],
+    "role": [u.role.label for u in fresh],
+    "active": [u.is_active for u in fresh],
+    "locked": [u.is_locked(now) for u in fresh],
+    "failed logins": [u.failed_logins for u in fresh],
+    "created": [u.created_at for u in fresh],
+})
+table.dataframe(frame, hide_index=True, key="admin_users")

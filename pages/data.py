@@ -1,0 +1,44 @@
+"""Data: what the workspace holds, and its import history."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.shell import KpiCard, format_count, guard_page, kpi_row
+from crm_core import overview
+
+ctx = guard_page("data.py")
+ws = ctx.workspace
+
+st.title("Data")
+st.caption(f"Workspace **{ws.name}** · {ws.kind} · currency {ws.currency} · time zone {ws.timezone}")
+
+loaded = overview.loaded_data(ctx.db, ws.id)
+rows = dict(zip(loaded.counts["table"], loaded.counts["rows"]))
+span = ("no transactions yet" if loaded.first_transaction is None
+        else f"{loaded.first_transaction:%d %b %Y} – {loaded.last_transaction:%d %b %Y}")
+kpi_row([
+    KpiCard("Transactions", format_count(rows.get("transactions"))),
+    KpiCard("Customers", format_count(rows.get("customers")), "Customer records (master data and ids seen in sales)."),
+    KpiCard("Products", format_count(rows.get("products"))),
+    KpiCard("Date range", span, "First and last transaction date (local business time)."),
+])
+
+st.subheader("Rows per table")
+st.dataframe(loaded.counts, hide_index=True, key="data_counts",
+             column_config={"table": "Table", "rows": st.column_config.NumberColumn("Rows", format="localized")})
+
+st.subheader("Import history")
+history = overview.import_history(ctx.db, ws.id)
+if history.empty:
+    st.info("Nothing imported into this workspace yet.")
+else:
+    st.dataframe(
+        history, hide_index=True, key="data_import_history",
+        column_config={
+            "id": None,
+            "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "created_by": "By", "kind": "Dataset", "source_name": "File", "status": "Status",
+            "rows_read": "Read", "rows_loaded": "Loaded", "rows_rejected": "Rejected",
+            "rows_warned": "Warnings", "rows_skipped": "Skipped",
+        })

@@ -1,0 +1,125 @@
+"""Browser fixtures: Debian chromium through Playwright, and a served NextBest on a free loopback port.
+
+Browser tests skip with a stated reason where /usr/bin/chromium is absent,
+but fail when ``CI=true`` (CI installs chromium, so its absence is a broken
+CI, not a reason to skip).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SERVER_START_TIMEOUT = 60
+
+
+def _load_sample_db():
+    """tests/app/sample_db.py (one sample for AppTest and browser tests)."""
+    if "sample_db" in sys.modules:
+        return sys.modules["sample_db"]
+    spec = importlib.util.spec_from_file_location("sample_db", ROOT / "tests" / "app" / "sample_db.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sample_db"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's chromium, or skip (fail under CI=true) when it is not installed."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but /usr/bin/chromium is missing: .ci/run must install Debian's chromium")
+    pytest.skip("Debian chromium (/usr/bin/chromium) is not installed; `apt-get install chromium` to run browser tests")
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """A headless chromium driven by Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    """A running ``streamlit run app/main.py`` over a prepared temporary database."""
+
+    url: str
+    credentials_file: Path
+    log_file: Path
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log_file: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log_file.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not answer within {SERVER_START_TIMEOUT}s:\n{log_file.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory, chromium_path) -> ServedApp:
+    """NextBest served on a free loopback port, over a sample database without users.
+
+    The app's first start creates the demo users and writes their passwords
+    to ``credentials_file`` (as ``make run`` does into data/).
+    """
+    tmp = tmp_path_factory.mktemp("served")
+    url_db = f"sqlite:///{tmp / 'app.db'}"
+    _load_sample_db().build_sample_database(url_db, with_users=False, with_bank=False)
+    port = _free_port()
+    env = {**os.environ, "NEXTBEST_DATABASE_URL": url_db,
+           "NEXTBEST_CREDENTIALS_FILE": str(tmp / "demo_credentials.txt"),
+           "NEXTBEST_COOKIE_KEY_FILE": str(tmp / "secrets" / "cookie_key"),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log_file = tmp / "streamlit.log"
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log_file)
+        yield ServedApp(url, tmp / "demo_credentials.txt", log_file)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # our own process group only
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
