@@ -142,3 +142,25 @@ def _plain(v):
     if v is pd.NA:
         return None
     return v
+
+
+def render_explanations(codes, params: list[dict], top_n: int = 3) -> list[str]:
+    """Render stored explanations (code + parameters, as kept with each offer) as English text.
+
+    Args:
+        codes: explanation codes, one per offer.
+        params: the parameter dicts stored with the offers (``explanation_params``).
+        top_n: offers per customer of the run (for the "filled from" reason).
+    Returns:
+        One sentence per offer, in order.
+    """
+    if not len(params):
+        return []
+    frame = pd.DataFrame.from_records([p or {} for p in params])
+    defaults = {"product": "?", "family": "?", "anchor": "?", "scenario": "", "primary_scenario": "",
+                "filled": False, "price": np.nan, "usual_price": np.nan}
+    for key in {k for keys in _PARAMS.values() for k in keys} | set(_COMMON):
+        if key not in frame.columns:
+            frame[key] = defaults.get(key, np.nan)
+    frame["filled"] = frame["filled"].fillna(False).astype(bool)
+    return list(_render(np.asarray(list(codes), dtype=object), frame, top_n))
