@@ -74,6 +74,12 @@ def log_out(auth: stauth.Authenticate) -> None:
 
 def login_view(db: Database) -> None:
     """The login page: a form (keys ``login_username``, ``login_password``, ``login_submit``)."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _login_form(db)
+
+
+def _login_form(db: Database) -> None:
     st.title("NextBest")
     st.caption("Customer segments and next best offers. Log in to continue.")
     with st.form("login", clear_on_submit=True):

@@ -17,7 +17,7 @@ from app.login import (
     authenticator, hide_cookie_frames, log_out, login_view, relogin_from_cookie, set_cookie_if_due,
 )
 from app.navigation import pages_for
-from app.shell import current_user, database
+from app.shell import clear_login, current_user, database
 from crm_core.auth.bootstrap import bootstrap_users, cookie_key, default_cookie_key_path, default_credentials_path
 
 
@@ -47,6 +47,9 @@ def main() -> None:
     relogin_from_cookie(auth)
     user = current_user(db)
     if user is None:
+        if st.session_state.get("authentication_status"):
+            clear_login()  # deactivated or deleted since logging in
+
         def log_in() -> None:
             login_view(db)
 

@@ -108,7 +108,7 @@ def current_user(db: Database) -> UserInfo | None:
 
 
 def clear_login() -> None:
-    """Forget this session's login (the cookie is handled by app.main)."""
+    """Forget this session's login (the re-login cookie is handled by app.login)."""
     for key in AUTH_KEYS:
         st.session_state[key] = None
 
@@ -161,8 +161,12 @@ def workspace_picker(db: Database) -> WorkspaceInfo | None:
     return workspaces[names.index(choice)]
 
 
-def format_money(amount: float | None, currency: str | WorkspaceInfo, *, decimals: int | None = None) -> str:
-    """``amount`` with thousands separators and the currency (``£1,234.50``, ``1,234.50 CHF``; ``–`` for None)."""
+def format_money(amount: float | None, currency: str | WorkspaceInfo, *, decimals: int | None = None,
+                 compact: bool = False) -> str:
+    """``amount`` with thousands separators and the currency (``£1,234.50``, ``1,234.50 CHF``; ``–`` for None).
+
+    With ``compact``, large amounts are shortened for KPI cards: ``£1.14M``, ``£45.2k``.
+    """
     if isinstance(currency, WorkspaceInfo):
         decimals = currency.currency_decimals if decimals is None else decimals
         currency = currency.currency
@@ -170,7 +174,13 @@ def format_money(amount: float | None, currency: str | WorkspaceInfo, *, decimal
     if amount is None:
         return "–"
     sign = "-" if amount < 0 else ""
-    body = f"{abs(amount):,.{decimals}f}"
+    size = abs(amount)
+    body = f"{size:,.{decimals}f}"
+    if compact:
+        for scale, suffix, digits, threshold in ((1e9, "B", 2, 1e9), (1e6, "M", 2, 1e6), (1e3, "k", 1, 1e4)):
+            if size >= threshold:
+                body = f"{size / scale:,.{digits}f}{suffix}"
+                break
     symbol = _SYMBOLS.get(currency.upper())
     return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency.upper()}"
 

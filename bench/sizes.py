@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import crm_core.demo
 from crm_core.demo import write_scaled_products, write_scaled_transactions
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
-GENERATOR_VERSION = 1  # bump when crm_core.demo's output changes, so stale files are regenerated
+GENERATOR_SOURCES = Path(crm_core.demo.__file__).resolve().parent
+
+
+def generator_fingerprint() -> str:
+    """A hash of the generator's source, so data written by an older generator is regenerated."""
+    digest = hashlib.sha256()
+    for path in sorted(GENERATOR_SOURCES.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -49,10 +59,8 @@ def ensure_data(size: Size, data_dir: Path, seed: int = 7) -> dict:
     data_dir.mkdir(parents=True, exist_ok=True)
     csv = data_dir / f"transactions-{size.name}.csv"
     meta_path = data_dir / f"transactions-{size.name}.json"
-    params = {**asdict(size), "seed": seed, "generator_version": GENERATOR_VERSION}
-    products = data_dir / "products.csv"
-    if not products.exists():
-        write_scaled_products(products)
+    params = {**asdict(size), "seed": seed, "generator": generator_fingerprint()}
+    products = write_scaled_products(data_dir / "products.csv")  # tiny: always rewritten
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     if csv.exists() and meta.get("params") == params:
         return {"transactions": str(csv), "products": str(products), "lines": meta["lines"],

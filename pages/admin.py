@@ -34,18 +34,18 @@ with left:
     chosen = st.selectbox("User", names, key="admin_user")
     target = next(u for u in users if u.username == chosen)
     new_role = st.selectbox("Role", ROLES, index=ROLES.index(target.role.label), key="admin_role")
-    c1, c2, c3, c4 = st.columns(4)
+    buttons = st.container(horizontal=True)
     try:
-        if c1.button("Set role", key="admin_set_role"):
+        if buttons.button("Set role", key="admin_set_role"):
             user_store.set_role(ctx.db, ctx.actor, chosen, new_role)
             st.success(f"{chosen} is now {new_role}.")
-        if c2.button("Reset password", key="admin_reset_password"):
+        if buttons.button("Reset password", key="admin_reset_password"):
             _show_once(f"New password for {chosen}:", chosen, user_store.reset_password(ctx.db, ctx.actor, chosen))
-        if c3.button("Unlock", key="admin_unlock", disabled=target.locked_until is None):
+        if buttons.button("Unlock", key="admin_unlock", disabled=target.locked_until is None):
             user_store.unlock_user(ctx.db, ctx.actor, chosen)
             st.success(f"{chosen} is unlocked.")
         label = "Deactivate" if target.is_active else "Reactivate"
-        if c4.button(label, key="admin_toggle_active", disabled=chosen == ctx.actor.username):
+        if buttons.button(label, key="admin_toggle_active", disabled=chosen == ctx.actor.username):
             user_store.set_active(ctx.db, ctx.actor, chosen, not target.is_active)
             st.success(f"{chosen} is {'deactivated' if target.is_active else 'active again'}.")
     except NextBestError as exc:

@@ -15,14 +15,17 @@ st.caption(f"Workspace **{ws.name}** · {ws.kind} · currency {ws.currency} · t
 
 loaded = overview.loaded_data(ctx.db, ws.id)
 rows = dict(zip(loaded.counts["table"], loaded.counts["rows"]))
-span = ("no transactions yet" if loaded.first_transaction is None
-        else f"{loaded.first_transaction:%d %b %Y} – {loaded.last_transaction:%d %b %Y}")
 kpi_row([
     KpiCard("Transactions", format_count(rows.get("transactions"))),
     KpiCard("Customers", format_count(rows.get("customers")), "Customer records (master data and ids seen in sales)."),
     KpiCard("Products", format_count(rows.get("products"))),
-    KpiCard("Date range", span, "First and last transaction date (local business time)."),
+    KpiCard("Imports", format_count(rows.get("imports"))),
 ])
+if loaded.first_transaction is None:
+    st.markdown("No transactions yet.")
+else:
+    st.markdown(f"Transactions from **{loaded.first_transaction:%d %b %Y}** to "
+                f"**{loaded.last_transaction:%d %b %Y}** (local business time).")
 
 st.subheader("Rows per table")
 st.dataframe(loaded.counts, hide_index=True, key="data_counts",

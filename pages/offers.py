@@ -1,10 +1,176 @@
-"""Offers (placeholder until its owner writes the page)."""
+"""Offers: counts by scenario and segment, score distribution, the filterable offer list, and model health."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import guard_page
+from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error
+from crm_core import model_health, offer_views, overview, runs
+from crm_core.auth import Action, can
+from crm_core.charts.offers import offers_by_scenario_figure, score_components_figure, score_distribution_figure
+from crm_core.errors import NextBestError
+from crm_core.store import Database
 
 ctx = guard_page("offers.py")
+ws = ctx.workspace
+TABLE_ROWS = 1_000
+TABLE_COLUMNS = ["customer_id", "rank", "product_name", "family", "scenario", "segment_label", "match_pct",
+                 "expected_revenue", "explanation", "gate", "state"]
+_HEALTH_ENTRIES = 64
+
+
+@st.cache_data(show_spinner="Reading the offers…", ttl=600, max_entries=16)
+def _run_summary(url: str, run_id: int):
+    db = Database.open(url)
+    return (offer_views.offer_run(db, run_id), offer_views.offer_counts(db, run_id),
+            offer_views.offer_scores(db, run_id), offer_views.offer_filter_choices(db, run_id))
+
+
+@st.cache_data(show_spinner="Filtering…", ttl=60, max_entries=32)
+def _table(url: str, run_id: int, segment, scenario, family, min_score: float):
+    db = Database.open(url)
+    filters = dict(segment=segment, scenario=scenario, family=family, min_score=min_score)
+    return (offer_views.count_offers(db, run_id, **filters),
+            offer_views.offers_frame(db, run_id, limit=TABLE_ROWS, **filters))
+
+
+@st.cache_resource(show_spinner=False)
+def _health_results() -> dict:
+    """Model-health results per (database, workspace, data version): shared by every session of the process."""
+    return {}
+
+
+def _keep_valid(key: str, options) -> None:
+    """Drop remembered filter choices that the current run does not have."""
+    if key in st.session_state:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+
+
+def _chosen(values: list) -> list | None:
+    return list(values) or None
+
 
 st.title("Offers")
-st.info("Coming soon: this page is being built.")
+available = runs.succeeded_runs(ctx.db, ws.id)
+run_id = None
+if not available:
+    st.info(f"Workspace **{ws.name}** has no offers yet. An analyst runs the pipeline on the **Run pipeline** "
+            "page; its offers show here.")
+else:
+    labels = {r.id: r.label for r in available}
+    if st.session_state.get("offers_run") not in labels:
+        st.session_state.pop("offers_run", None)
+    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="offers_run",
+                          help="Newest first. Each run keeps the offers it made as of its date.")
+    run, counts, scores, choices = _run_summary(ctx.db.url, run_id)
+    st.caption(f"Workspace **{ws.name}** · run #{run.run_id} as of {run.as_of:%d %b %Y} · "
+               f"up to {run.top_n} offers per customer, amounts in {ws.currency}")
+    kpi_row([
+        KpiCard("Offers", format_count(run.offers), "Offers the chosen run made."),
+        KpiCard("Customers with offers", format_count(run.customers)),
+        KpiCard("Offers per customer", "–" if not run.customers else f"{run.offers / run.customers:.1f}",
+                f"At most {run.top_n}, at most one per product family."),
+    ])
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(offers_by_scenario_figure(offer_views.offer_count_rows(counts)),
+                        key="chart_offers_by_segment")
+    with right:
+        st.plotly_chart(score_distribution_figure(scores), key="chart_score_distribution")
+        if scores.attrs.get("sample_every", 1) > 1:
+            st.caption(f"Drawn from every {scores.attrs['sample_every']}th offer.")
+
+    st.subheader("Offer list")
+    _keep_valid("offers_segment", choices.segments)
+    _keep_valid("offers_scenario", choices.scenarios)
+    _keep_valid("offers_family", choices.families)
+    c1, c2, c3, c4 = st.columns(4)
+    segment = c1.multiselect("Segment", choices.segments, format_func=overview.segment_label, key="offers_segment",
+                             placeholder="All segments")
+    scenario = c2.multiselect("Scenario", choices.scenarios, key="offers_scenario", placeholder="All scenarios")
+    family = c3.multiselect("Product family", choices.families, key="offers_family", placeholder="All families")
+    min_score = c4.slider("Minimum score", 0.0, 1.0, 0.0, 0.05, key="offers_min_score",
+                          help="Score = weighted affinity, popularity, profit and scenario fit, each 0 to 1.")
+    matching, table = _table(ctx.db.url, run_id, _chosen(segment), _chosen(scenario), _chosen(family),
+                             float(min_score))
+    shown = (f"the {len(table):,} best-scoring of {matching:,} matching offers" if matching > len(table)
+             else f"{matching:,} matching offers")
+    st.caption(f"Showing {shown}. Select a row to see why it scores as it does.")
+    event = st.dataframe(
+        table, key="offers_table", on_select="rerun", selection_mode="single-row", hide_index=True,
+        column_order=TABLE_COLUMNS,
+        column_config={
+            "customer_id": st.column_config.TextColumn("Customer"),
+            "rank": st.column_config.NumberColumn("Rank", format="%d"),
+            "product_name": st.column_config.TextColumn("Product"),
+            "family": st.column_config.TextColumn("Family"),
+            "scenario": st.column_config.TextColumn("Scenario"),
+            "segment_label": st.column_config.TextColumn("Segment"),
+            "match_pct": st.column_config.ProgressColumn("Match", format="%d %%", min_value=0, max_value=100),
+            "expected_revenue": st.column_config.NumberColumn(f"Expected revenue ({ws.currency})", format="%.2f"),
+            "explanation": st.column_config.TextColumn("Why", width="large"),
+            "gate": st.column_config.TextColumn("Gate"),
+            "state": st.column_config.TextColumn("State"),
+        })
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(table):
+        offer = table.iloc[rows[0]]
+        st.markdown(f"**{offer['product_name']}** ({offer['product_id']}) for customer **{offer['customer_id']}**, "
+                    f"rank {offer['rank']}, {offer['scenario']} · match {offer['match_pct']} %")
+        st.write(offer["explanation"])
+        st.plotly_chart(score_components_figure(offer, run.weights), key="chart_offer_components")
+        if st.button("Open customer 360", key="offers_open_customer"):
+            open_customer(str(offer["customer_id"]))
+
+st.subheader("Model health")
+version = overview.data_version(ctx.db, ws.id)
+health_key = (ctx.db.url, ws.id, version, run_id)
+results = _health_results()
+may_run = can(ctx.actor, Action.RUN_PIPELINE)
+with st.container(border=True):
+    st.caption("Would these offers have found buyers? The engine is trained on the data up to a cutoff and its top "
+               "offers are checked against what customers bought in the days after, next to two simple rules: "
+               "the bestsellers, and each customer's own favourites.")
+    if may_run:
+        h1, h2 = st.columns(2)
+        horizon = h1.number_input("Days after the cutoff", 7, 365, 90, 1, key="health_horizon_days",
+                                  help="The cutoff is the last transaction date minus this many days.")
+        top_n = h2.number_input("Offers per customer", 1, 10, 3, 1, key="health_top_n")
+        if st.button("Check model health", key="model_health_run", type="primary"):
+            with st.spinner("Training on the past and checking against what customers bought next…"):
+                try:
+                    results[health_key] = model_health.evaluate_workspace(
+                        ctx.db, ws.id, actor=ctx.actor, config=ctx.config, horizon_days=int(horizon),
+                        top_n=int(top_n))
+                    while len(results) > _HEALTH_ENTRIES:
+                        results.pop(next(iter(results)))
+                except NextBestError as exc:
+                    show_error(exc)
+    health = results.get(health_key)
+    if health is None:
+        st.info("No model-health check for this data yet."
+                + ("" if may_run else " An analyst can run one; its result shows here for everyone."))
+    else:
+        st.metric("Grade", health.grade, help=model_health.GRADE_MEANINGS[health.grade], border=True)
+        st.write(health.meaning)
+        cut = health.cutoff
+        st.caption(f"Trained on data up to {cut:%d %b %Y}; bought in the {health.horizon_days} days after; "
+                   f"{health.top_n} offers per customer. Hit-rate = share of customers who bought at least one "
+                   "offered product.")
+        comparison = health.comparison()
+        st.dataframe(
+            comparison, key="model_health_table", hide_index=True,
+            column_order=["track_label", "method_label", "customers", "hit_rate", "precision", "recall", "coverage",
+                          "vs_best_baseline"],
+            column_config={
+                "track_label": st.column_config.TextColumn("Track"),
+                "method_label": st.column_config.TextColumn("Offers from"),
+                "customers": st.column_config.NumberColumn("Customers", format="%d"),
+                "hit_rate": st.column_config.NumberColumn("Hit-rate", format="percent"),
+                "precision": st.column_config.NumberColumn("Precision", format="percent"),
+                "recall": st.column_config.NumberColumn("Recall", format="percent"),
+                "coverage": st.column_config.NumberColumn("Coverage", format="percent"),
+                "vs_best_baseline": st.column_config.NumberColumn("× best rule", format="%.2f"),
+            })
+        for note in health.notes:
+            st.warning(note)

@@ -21,11 +21,11 @@ def _overview(url: str, workspace_id: int, version: tuple):
     kpis = overview.overview_kpis(db, workspace_id)
     months = overview.revenue_by_month(db, workspace_id, as_of=kpis.as_of)
     segments = overview.customers_by_segment(db, workspace_id)
-    recency = overview.customers_by_recency_band(db, workspace_id, as_of=kpis.as_of)
-    return kpis, months, segments, recency
+    return kpis, months, segments
 
 
-kpis, months, segments, recency = _overview(ctx.db.url, ws.id, overview.data_version(ctx.db, ws.id))
+kpis, months, segments = _overview(ctx.db.url, ws.id, overview.data_version(ctx.db, ws.id))
+
 
 st.title("Overview")
 if kpis.as_of is None:
@@ -35,14 +35,15 @@ st.caption(f"Workspace **{ws.name}** · as of {kpis.as_of:%d %b %Y} (the last tr
            f"amounts in {ws.currency}, net of returns")
 
 run = kpis.last_run
-run_value = "none yet" if run is None else f"{run.as_of:%d %b %Y}"
+run_value = "none yet" if run is None else f"{run.as_of:%d %b %y}"
 if run is not None and run.status != "succeeded":
     run_value += f" ({run.status})"
 run_help = ("No pipeline run yet: an analyst starts one on the Run pipeline page." if run is None
-            else f"Run #{run.id} by {run.created_by}, status {run.status}.")
+            else f"Run #{run.id} as of {run.as_of:%d %b %Y} by {run.created_by}, status {run.status}.")
 kpi_row([
     KpiCard("Customers", format_count(kpis.customers), "Ids with at least one sale up to the as-of date."),
-    KpiCard("Revenue", format_money(kpis.revenue, ws, decimals=0), "Net of returns and cancellations."),
+    KpiCard("Revenue", format_money(kpis.revenue, ws, compact=True),
+            f"{format_money(kpis.revenue, ws)}, net of returns and cancellations."),
     KpiCard("Active customers", format_count(kpis.active_customers),
             f"Customers with a sale in the last {kpis.active_window_days} days."),
     KpiCard("Average order value", format_money(kpis.average_order_value, ws),
@@ -55,6 +56,6 @@ with left:
     st.plotly_chart(revenue_by_month_figure(months, ws.currency), key="chart_revenue_by_month")
 with right:
     if segments.empty:
-        st.plotly_chart(customers_by_recency_figure(recency), key="chart_customers_by_recency")
+        st.plotly_chart(customers_by_recency_figure(overview.recency_band_frame(kpis)), key="chart_customers_by_recency")
     else:
         st.plotly_chart(customers_by_segment_figure(segments), key="chart_customers_by_segment")

@@ -1,10 +1,170 @@
-"""Segments (placeholder until its owner writes the page)."""
+"""Segments: KPI cards, treemap and R×F heatmap, filters -> customer list -> Customer 360, clusters, value."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import guard_page
+from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, open_customer
+from crm_core import runs
+from crm_core.charts.segments import (
+    churn_risk_distribution, cluster_scatter, clv_distribution, rf_heatmap, segment_treemap,
+)
+from crm_core.segment_explorer import (
+    CHURN_LEVELS, VALUE_COLUMNS, CustomerFilter, customer_list, explorer_kpis, filter_choices, filter_customers,
+    persona_cards,
+)
+from crm_core.store import Database
 
 ctx = guard_page("segments.py")
+ws = ctx.workspace
+LIST_LIMIT = 1_000
+_LIST_IDS = "_seg_list_ids"  # ids of the rows the customer list shows, for its selection callback
+_SEGMENTS_PRESENT = "_seg_segments_present"
+
+
+@st.cache_data(show_spinner="Reading the run…", max_entries=8)
+def _run_data(url: str, run_id: int, run_uuid: str):  # run_uuid: a recreated database never hits old entries
+    db = Database.open(url)
+    return runs.run_customers(db, run_id), runs.run_clusters(db, run_id)
+
+
+@st.cache_data(show_spinner="Projecting the clusters…", max_entries=8)
+def _points(url: str, run_id: int, run_uuid: str):
+    return runs.cluster_points(Database.open(url), run_id)
+
+
+def _treemap_clicked() -> None:
+    """A click on a treemap tile filters the customer list to that segment."""
+    points = (st.session_state.get("seg_treemap") or {}).get("selection", {}).get("points", [])
+    code = points[0].get("id") if points else None
+    if code in st.session_state.get(_SEGMENTS_PRESENT, ()):
+        st.session_state["seg_filter_segment"] = [code]
+
+
+def _row_selected() -> None:
+    """Selecting a row of the customer list picks that customer for "Open customer 360"."""
+    rows = (st.session_state.get("seg_customers") or {}).get("selection", {}).get("rows", [])
+    ids = st.session_state.get(_LIST_IDS, [])
+    if rows and rows[0] < len(ids):
+        st.session_state["seg_pick_customer"] = ids[rows[0]]
+
+
+def _keep_valid(key: str, options) -> None:
+    """Drop remembered choices that the current run does not offer (another run or workspace)."""
+    if key in st.session_state:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+
 
 st.title("Segments")
-st.info("Coming soon: this page is being built.")
+available = runs.succeeded_runs(ctx.db, ws.id)
+if not available:
+    st.info(f"Workspace **{ws.name}** has no pipeline run yet. An analyst starts one on the **Run pipeline** page.")
+    st.stop()
+by_id = {r.id: r for r in available}
+run_id = st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].label, key="seg_run",
+                      help="Newest first. Each run keeps the segments as of its date.")
+run = by_id[run_id]
+customers, clusters = _run_data(ctx.db.url, run.id, run.run_uuid)
+choices = filter_choices(customers, clusters)
+st.caption(f"Workspace **{ws.name}** · run #{run.id} as of {run.as_of:%d %b %Y} · amounts in {ws.currency}, net of "
+           "returns")
+for note in run.notes:
+    st.warning(note)
+
+kpis = explorer_kpis(customers)
+kpi_row([
+    KpiCard("Customers", format_count(kpis.customers), "Customers with a sale up to the run's date."),
+    KpiCard("Revenue", format_money(kpis.revenue, ws, decimals=0), "Net total of these customers."),
+    KpiCard("Mean predicted value", format_money(kpis.mean_clv, ws, decimals=0),
+            run.value_model_note or "Mean CLV over the value horizon."),
+    KpiCard("High churn risk", "–" if kpis.high_churn_share is None else f"{kpis.high_churn_share:.0%}",
+            "Share of customers in the high churn-risk band."),
+    KpiCard("At risk or can't lose", f"{kpis.slipping_share:.0%}", "Once-good customers who have gone quiet."),
+])
+
+st.session_state[_SEGMENTS_PRESENT] = [code for code, _ in choices.segments]
+left, right = st.columns(2)
+with left:
+    measure = st.radio("Size tiles by", ["customers", "revenue"], horizontal=True, key="seg_treemap_measure",
+                       format_func=str.capitalize)
+    st.plotly_chart(segment_treemap(customers, measure=measure, currency=ws.currency), key="seg_treemap",
+                    on_select=_treemap_clicked, selection_mode="points")
+    st.caption("Click a segment to list its customers below.")
+with right:
+    st.plotly_chart(rf_heatmap(customers), key="seg_heatmap")
+
+st.subheader("Customers")
+segment_codes = [code for code, _ in choices.segments]
+segment_labels = dict(choices.segments)
+cluster_labels = dict(choices.clusters)
+for key, options in (("seg_filter_segment", segment_codes), ("seg_filter_cluster", list(cluster_labels)),
+                     ("seg_filter_churn", list(CHURN_LEVELS)), ("seg_filter_region", list(choices.regions))):
+    _keep_valid(key, options)
+f1, f2, f3, f4 = st.columns(4)
+picked_segments = f1.multiselect("Segment", segment_codes, format_func=segment_labels.get, key="seg_filter_segment",
+                                 placeholder="All segments")
+picked_clusters = f2.multiselect("Cluster", list(cluster_labels), format_func=cluster_labels.get,
+                                 key="seg_filter_cluster", placeholder="All clusters")
+picked_risks = f3.multiselect("Churn risk", list(CHURN_LEVELS), format_func=str.capitalize, key="seg_filter_churn",
+                              placeholder="All", disabled=not choices.churn_risks,
+                              help=None if choices.churn_risks else run.value_model_note)
+picked_regions = f4.multiselect("Region", list(choices.regions), key="seg_filter_region", placeholder="All regions")
+v1, v2, v3 = st.columns([2, 1, 1])
+value_column = v1.radio("Value", list(VALUE_COLUMNS), format_func=VALUE_COLUMNS.get, horizontal=True,
+                        key="seg_value_column")
+bounds = choices.value_bounds.get(value_column)
+value_min = v2.number_input(f"Min {ws.currency}", value=None, key="seg_value_min", disabled=bounds is None,
+                            placeholder="no minimum" if bounds is None else f"{bounds[0]:,.0f}")
+value_max = v3.number_input(f"Max {ws.currency}", value=None, key="seg_value_max", disabled=bounds is None,
+                            placeholder="no maximum" if bounds is None else f"{bounds[1]:,.0f}")
+chosen = CustomerFilter(tuple(picked_segments), tuple(picked_clusters), tuple(picked_risks), tuple(picked_regions),
+                        value_column, value_min if bounds else None, value_max if bounds else None)
+shown = filter_customers(customers, chosen)
+listed = customer_list(shown, limit=LIST_LIMIT)
+st.session_state[_LIST_IDS] = listed["customer_id"].tolist()
+summary = explorer_kpis(shown)
+st.caption(f"**{format_count(summary.customers)}** of {format_count(kpis.customers)} customers · revenue "
+           f"{format_money(summary.revenue, ws, decimals=0)}"
+           + (f" · the {LIST_LIMIT:,} highest net totals are listed" if len(shown) > LIST_LIMIT else "")
+           + " · select a row to open the customer.")
+st.dataframe(
+    listed, hide_index=True, key="seg_customers", on_select=_row_selected, selection_mode="single-row",
+    column_config={
+        "customer_id": "Customer", "name": "Name", "segment": "Segment", "persona_name": "Persona",
+        "recency_days": st.column_config.NumberColumn("Days since last", format="%d"),
+        "frequency": st.column_config.NumberColumn("Orders", format="%d"),
+        "monetary": st.column_config.NumberColumn(f"Net total {ws.currency}", format="%.2f"),
+        "clv": st.column_config.NumberColumn(f"CLV {ws.currency}", format="%.2f"),
+        "p_alive": st.column_config.NumberColumn("P(alive)", format="%.2f"),
+        "churn_risk": "Churn risk", "region": "Region", "city": "City",
+    })
+ids = st.session_state[_LIST_IDS]
+if ids:
+    if st.session_state.get("seg_pick_customer") not in ids:
+        st.session_state.pop("seg_pick_customer", None)
+    names = dict(zip(ids, listed["name"].fillna("").tolist()))
+    o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = o1.selectbox("Customer", ids, key="seg_pick_customer",
+                        format_func=lambda c: f"{c} · {names[c]}".rstrip(" ·"))
+    if o2.button("Open customer 360", key="seg_open_customer", icon=":material/person_search:"):
+        open_customer(pick)
+else:
+    st.info("No customer matches these filters.")
+
+st.subheader("Clusters and personas")
+personas = clusters["persona_name"] if len(clusters) else None
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(cluster_scatter(_points(ctx.db.url, run.id, run.run_uuid), personas), key="seg_clusters")
+with right:
+    for card in persona_cards(clusters).itertuples(index=False):
+        with st.container(border=True):
+            st.markdown(f"**{card.cluster} · {card.persona_name}** — {format_count(card.size)} customers "
+                        f"({card.share:.0%})")
+            st.caption(card.description)
+st.subheader("Predicted value and churn risk")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(clv_distribution(customers, currency=ws.currency, reason=run.value_model_note), key="seg_clv")
+with right:
+    st.plotly_chart(churn_risk_distribution(customers, reason=run.value_model_note), key="seg_churn")

@@ -23,7 +23,7 @@ def revenue_by_month_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
     """Bar chart of net revenue per month.
 
     Args:
-        frame: ``crm_core.overview.revenue_by_month`` (``month``, ``revenue``, ``orders``, ``customers``).
+        frame: ``crm_core.overview.revenue_by_month`` (``month``, ``revenue``, ``orders``).
         currency: ISO code shown on the axis and in hovers (e.g. ``GBP``).
     """
     title = "Net revenue by month"
@@ -31,9 +31,8 @@ def revenue_by_month_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
         return _empty(title, "No transactions yet")
     fig = go.Figure(go.Bar(
         x=frame["month"], y=frame["revenue"], marker_color=ACCENT,
-        customdata=frame[["orders", "customers"]].to_numpy(),
-        hovertemplate=(f"%{{x|%b %Y}}<br>%{{y:,.2f}} {currency}<br>"
-                       "%{customdata[0]:,} orders, %{customdata[1]:,} customers<extra></extra>")))
+        customdata=frame[["orders"]].to_numpy(),
+        hovertemplate=f"%{{x|%b %Y}}<br>%{{y:,.2f}} {currency}<br>%{{customdata[0]:,}} orders<extra></extra>"))
     fig.update_layout(title=title, yaxis_title=f"Revenue ({currency})", **_LAYOUT)
     fig.update_xaxes(dtick="M1" if len(frame) <= 18 else "M3", tickformat="%b %Y")
     return fig

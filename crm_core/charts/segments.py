@@ -205,9 +205,16 @@ def migration_sankey(matrix: pd.DataFrame) -> go.Figure:
         link=dict(
             source=[src_pos[b] for b, _ in flows.index], target=[dst_pos[a] for _, a in flows.index],
             value=flows.to_numpy(dtype="int64"),
-            customdata=[[b, a] for b, a in flows.index],
+            color=[_transparent(SEGMENT_COLOURS.get(b, "#8c959f")) for b, _ in flows.index],
+            customdata=[[_label(b), _label(a)] for b, a in flows.index],
             hovertemplate="%{customdata[0]} -> %{customdata[1]}: %{value:,} customers<extra></extra>",
         ),
     ))
     fig.update_layout(title=title, **{**_LAYOUT, "height": 520})
     return fig
+
+
+def _transparent(hex_colour: str, alpha: float = 0.35) -> str:
+    """``#rrggbb`` as an ``rgba()`` string (Sankey links under their nodes)."""
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -31,9 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("--products", metavar="FILE", help="product catalog (families, margins, active flags)")
     p.add_argument("--holdings", metavar="FILE", help="product holdings (banking): an opened product is a hit")
     p.add_argument("--config", metavar="FILE", help="TOML config (sections [ingest], [segment], [recommend])")
-    p.add_argument("--mapping", metavar="FILE", help="column mapping (JSON or TOML) when the headers are not recognised")
-    p.add_argument("--date-format", metavar="FMT", help="date format of the files, e.g. DD/MM/YYYY or %%d/%%m/%%Y")
-    p.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the one that looks like the data)")
+    from crm_core.cli.import_cmd import add_reader_options
+
+    add_reader_options(p)  # --mapping, --date-format, --sheet, shared with run and import
     p.set_defaults(handler=run)
 
 

@@ -11,10 +11,10 @@ from crm_core.demo.bank import generate_bank
 from crm_core.demo.retail import generate_retail
 from crm_core.demo.samples import SAMPLE_FILES, write_samples
 from crm_core.demo.scaled import write_scaled_products, write_scaled_transactions
-from crm_core.demo.world import DemoWorld
+from crm_core.demo.world import DemoArgumentError, DemoWorld
 from crm_core.demo.writing import write_world
 
 __all__ = [
-    "DemoWorld", "generate_retail", "generate_bank", "write_world", "write_samples", "SAMPLE_FILES",
+    "DemoWorld", "DemoArgumentError", "generate_retail", "generate_bank", "write_world", "write_samples", "SAMPLE_FILES",
     "write_scaled_transactions", "write_scaled_products",
 ]

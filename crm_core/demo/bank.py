@@ -21,7 +21,7 @@ from crm_core.demo.bank_catalog import INCOME_BANDS, INCOME_FACTOR, INDEX, LIFE_
 from crm_core.demo.people import draw_consent, draw_people
 from crm_core.demo.sampling import positions_within
 from crm_core.demo.timeline import Calendar, shop_minutes
-from crm_core.demo.world import CUSTOMER_COLUMNS, DemoWorld
+from crm_core.demo.world import CUSTOMER_COLUMNS, DemoArgumentError, DemoWorld
 
 FIRST_CUSTOMER_NUMBER = 100001  # written with leading zeros: 00100001
 CHURN_RATE = 0.07
@@ -197,10 +197,10 @@ def generate_bank(seed: int = 11, n_customers: int = 5000, n_lines: int = 45000,
     Returns:
         A :class:`DemoWorld` with transactions, customers, products and holdings.
     Raises:
-        ValueError: when a size is not positive.
+        DemoArgumentError: when a size is not positive.
     """
     if n_customers < 1 or n_lines < 1 or years < 1:
-        raise ValueError("n_customers, n_lines and years must be positive, e.g. generate_bank(n_customers=5000)")
+        raise DemoArgumentError("n_customers, n_lines and years must be positive, e.g. generate_bank(n_customers=5000)")
     rng = np.random.default_rng(seed)
     end = date(start.year + years, start.month, start.day)
     calendar = Calendar(np.datetime64(start), (end - start).days)
@@ -218,4 +218,4 @@ def generate_bank(seed: int = 11, n_customers: int = 5000, n_lines: int = 45000,
         "closed_at": pd.Series(calendar.to_datetime(np.where(closed == OPEN, 0, closed))).where(closed != OPEN).to_numpy(),
         "balance": hold["balance"].to_numpy(),
     }).reset_index(drop=True)
-    return DemoWorld("bank", tx, customers, bank_products(), holdings)
+    return DemoWorld(tx, customers, bank_products(), holdings, name="bank")

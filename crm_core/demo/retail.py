@@ -22,7 +22,7 @@ from crm_core.demo.retail_catalog import FAMILIES, build_products, family_affini
 from crm_core.demo.retail_dirt import add_dirty_rows
 from crm_core.demo.sampling import pick_from_rows, positions_within, row_cumulative
 from crm_core.demo.timeline import RETAIL_MONTHS, RETAIL_WEEKDAYS, Calendar, shop_minutes
-from crm_core.demo.world import CUSTOMER_COLUMNS, PRODUCT_COLUMNS, DemoWorld, empty_holdings
+from crm_core.demo.world import CUSTOMER_COLUMNS, DemoArgumentError, DemoWorld, PRODUCT_COLUMNS, empty_holdings
 
 FIRST_CUSTOMER_ID = 10001
 FIRST_INVOICE = 500001
@@ -279,10 +279,10 @@ def generate_retail(seed: int = 7, n_customers: int = 5000, n_lines: int = 60000
     Returns:
         A :class:`DemoWorld` with transactions, customers and products (no holdings).
     Raises:
-        ValueError: when a size is not positive.
+        DemoArgumentError: when a size is not positive.
     """
     if n_customers < 1 or n_lines < 1 or years < 1:
-        raise ValueError("n_customers, n_lines and years must be positive, e.g. generate_retail(n_customers=5000)")
+        raise DemoArgumentError("n_customers, n_lines and years must be positive, e.g. generate_retail(n_customers=5000)")
     rng = np.random.default_rng(seed)
     end = date(start.year + years, start.month, start.day)
     calendar = Calendar(np.datetime64(start), (end - start).days, RETAIL_MONTHS, RETAIL_WEEKDAYS)
@@ -290,4 +290,4 @@ def generate_retail(seed: int = 7, n_customers: int = 5000, n_lines: int = 60000
     tx, prof = retail_lines(rng, n_customers, n_lines, calendar, products)
     tx = add_dirty_rows(rng, tx, calendar)
     customers = retail_customers(rng, prof, calendar)
-    return DemoWorld("retail", tx, customers, products[list(PRODUCT_COLUMNS)].copy(), empty_holdings())
+    return DemoWorld(tx, customers, products[list(PRODUCT_COLUMNS)].copy(), empty_holdings(), name="retail")

@@ -17,7 +17,7 @@ from crm_core.demo.retail import FIRST_CUSTOMER_ID, FIRST_INVOICE, retail_lines
 from crm_core.demo.retail_catalog import build_products
 from crm_core.demo.retail_dirt import add_dirty_rows
 from crm_core.demo.timeline import RETAIL_MONTHS, RETAIL_WEEKDAYS, Calendar
-from crm_core.demo.world import PRODUCT_COLUMNS, TRANSACTION_COLUMNS
+from crm_core.demo.world import DemoArgumentError, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
 from crm_core.demo.writing import write_csv
 
 CHUNK_CUSTOMERS = 100_000
@@ -42,10 +42,10 @@ def write_scaled_transactions(path: str | Path, n_customers: int, n_lines: int, 
     Returns:
         The number of lines written (header excluded).
     Raises:
-        ValueError: when a size is not positive.
+        DemoArgumentError: when a size is not positive.
     """
     if n_customers < 1 or n_lines < 1 or chunk_customers < 1:
-        raise ValueError("n_customers, n_lines and chunk_customers must be positive")
+        raise DemoArgumentError("n_customers, n_lines and chunk_customers must be positive")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     end = date(start.year + years, start.month, start.day)

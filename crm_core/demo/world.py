@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from crm_core.errors import NextBestError
+
 TRANSACTION_COLUMNS = ("customer_id", "invoice_id", "invoice_date", "product_id", "product_name",
                        "category", "quantity", "unit_price", "channel")
 CUSTOMER_COLUMNS = ("customer_id", "first_name", "last_name", "email", "phone", "birth_date", "region",
@@ -21,6 +23,10 @@ DATASETS = {
 }
 
 
+class DemoArgumentError(NextBestError, ValueError):
+    """A demo generator or writer was given an impossible size or an unknown format."""
+
+
 @dataclass(frozen=True)
 class DemoWorld:
     """One generated data world, as its source system would export it.
@@ -32,15 +38,15 @@ class DemoWorld:
     importer to clean. ``holdings`` is empty for a retailer.
 
     Attributes:
-        name: ``"retail"`` or ``"bank"``.
         transactions, customers, products, holdings: the four datasets.
+        name: ``"retail"`` or ``"bank"``.
     """
 
-    name: str
     transactions: pd.DataFrame
     customers: pd.DataFrame
     products: pd.DataFrame
     holdings: pd.DataFrame
+    name: str = ""
 
     def datasets(self) -> dict[str, pd.DataFrame]:
         """The non-empty datasets by name, in the fixed order of ``DATASETS``."""

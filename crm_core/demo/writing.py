@@ -20,7 +20,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from crm_core.demo.world import DATASETS, DemoWorld
+from crm_core.demo.world import DATASETS, DemoArgumentError, DemoWorld
 
 DATE_ONLY_COLUMNS = frozenset({"birth_date", "last_contacted_at", "opened_at", "closed_at"})
 PINNED_TIME = (2024, 1, 1, 0, 0, 0)
@@ -38,10 +38,10 @@ def write_world(world: DemoWorld, directory: str | Path, *, fmt: str = "csv", pr
     Returns:
         The paths written, in the order transactions, customers, products, holdings.
     Raises:
-        ValueError: for an unknown format.
+        DemoArgumentError: for an unknown format.
     """
     if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"Unknown format {fmt!r}: use fmt='csv' or fmt='xlsx'")
+        raise DemoArgumentError(f"Unknown format {fmt!r}: use fmt='csv' or fmt='xlsx'")
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

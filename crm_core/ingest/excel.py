@@ -43,7 +43,8 @@ def check_archive(data: bytes, config: IngestConfig, name: str) -> None:
         total = sum(m.file_size for m in members)
         if total > config.xlsx_max_uncompressed_mb * 1024 * 1024:
             raise UnsafeArchive(f"{name} would expand to {total / 2**20:,.0f} MB; the limit is "
-                                f"{config.xlsx_max_uncompressed_mb} MB. Export the data as CSV instead.")
+                                f"{config.xlsx_max_uncompressed_mb} MB. Export the data as CSV instead, or raise "
+                                "[ingest] xlsx_max_uncompressed_mb.")
         for m in members:
             ratio = m.file_size / max(m.compress_size, 1)
             if m.file_size > _RATIO_MIN_BYTES and ratio > config.xlsx_max_ratio:

@@ -85,6 +85,18 @@ class ParsedTable:
         """The workbook's sheets (empty for text and Parquet files)."""
         return list(self.format.get("sheets") or [])
 
+    def with_mapping(self, mapping: dict, date_format: str | None = None) -> "ParsedTable":
+        """The same parsed file under another mapping (checked), without parsing it again.
+
+        Raises:
+            MappingError: unknown fields, headers the file lacks, a header used twice.
+        """
+        import dataclasses
+
+        checked = check_mapping(mapping, self.headers, self.kind)
+        return dataclasses.replace(self, mapping=checked, missing=missing_fields(checked, self.kind),
+                                   date_styles=_date_styles(self.frame, checked, date_format))
+
     @property
     def needs_date_format(self) -> bool:
         """True when a date column reads both day-first and month-first and nothing decides."""

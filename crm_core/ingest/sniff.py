@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
 
 import numpy as np
@@ -199,7 +200,7 @@ def find_header_row(rows: list[list]) -> int:
     for i, row in enumerate(rows):
         cells = [_text(c) for c in row]
         filled = [c for c in cells if c]
-        if len(filled) < max(1, int(table_width * 0.6)):
+        if len(filled) < max(1, math.ceil(table_width * 0.6)):
             continue
         labels = sum(1 for c in filled if not _looks_like_value(c))
         if labels >= max(1, int(len(filled) * 0.6)):

@@ -30,7 +30,7 @@ class ItemItemModel:
         max_products: only this many most bought products enter the model.
     """
 
-    def __init__(self, regularisation: float = 500.0, max_products: int = 5000):
+    def __init__(self, regularisation: float = 500.0, max_products: int = 2000):
         self.regularisation = float(regularisation)
         self.max_products = int(max_products)
 

@@ -23,7 +23,8 @@ def candidate_pairs(history, model: ItemItemModel, offerable: np.ndarray, rows: 
     """
     P = len(offerable)
     known = history.pairs
-    known = known[np.isin(known["c"].to_numpy(), rows)]
+    if len(rows) < len(history.customers):
+        known = known[np.isin(known["c"].to_numpy(), rows)]
     new, known_score = model.score(offerable, config.candidates_per_customer, known, rows)
     past = known.assign(model_score=known_score, hist=True)
     past = past[offerable[past["p"].to_numpy()] & ~past["held"].to_numpy()]
@@ -39,7 +40,8 @@ def candidate_pairs(history, model: ItemItemModel, offerable: np.ndarray, rows: 
     fresh = fresh.assign(hist=False, n=0, first=0, last=0)
     cols = ["c", "p", "hist", "n", "first", "last", "model_score"]
     out = pd.concat([past[cols], fresh[cols]], ignore_index=True)
-    return out.sort_values(["c", "p"], kind="mergesort").reset_index(drop=True)
+    order = np.lexsort((out["p"].to_numpy(), out["c"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _bestsellers(history, offerable: np.ndarray, k: int) -> np.ndarray:

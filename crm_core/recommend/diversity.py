@@ -6,15 +6,22 @@ import numpy as np
 import pandas as pd
 
 
-def top_offers(frame: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    """At most one offer per product family, the ``top_n`` best per customer, with ``rank`` from 1.
+def top_offers(customer: np.ndarray, family: np.ndarray, product: np.ndarray, score: np.ndarray,
+               top_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pick each customer's best candidate per family, then their ``top_n`` best.
 
-    Ties on score go to the smaller product id, so the choice is deterministic.
-    ``frame`` needs ``customer_id, product_id, family, score``.
+    All arguments are aligned integer codes (customer and product codes sort
+    like their ids) and scores. Ties on score go to the smaller product code,
+    so the choice is deterministic.
+
+    Returns:
+        (positions of the chosen candidates ordered by customer then rank,
+        rank of each from 1).
     """
-    ordered = frame.sort_values(["customer_id", "score", "product_id"], ascending=[True, False, True],
-                                kind="mergesort")
-    ordered = ordered.drop_duplicates(["customer_id", "family"], keep="first")
-    rank = ordered.groupby("customer_id", sort=False).cumcount() + 1
-    out = ordered.assign(rank=rank.astype(np.int64))
-    return out[out["rank"] <= top_n].reset_index(drop=True)
+    order = np.lexsort((product, -score, customer))
+    c, f = customer[order], family[order]
+    first_of_family = ~pd.DataFrame({"c": c, "f": f}).duplicated().to_numpy()
+    order, c = order[first_of_family], c[first_of_family]
+    rank = np.arange(len(c)) - np.searchsorted(c, c, side="left") + 1
+    keep = rank <= top_n
+    return order[keep], rank[keep].astype(np.int64)

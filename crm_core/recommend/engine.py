@@ -68,6 +68,7 @@ class PreparedEngine:
 
     @property
     def offerable(self) -> np.ndarray:
+        """Bool per product code: may be offered (active merchandise, in the catalog when there is one)."""
         return self.catalog["offerable"].to_numpy(dtype=bool)
 
     def info(self) -> dict:
@@ -101,11 +102,14 @@ class PreparedEngine:
         for name, values in components.items():
             cand[name] = np.nan if values is None else values
         cand["score"] = score
-        cand["customer_id"] = pd.array(self.lines.customers.to_numpy()[cand["c"].to_numpy()], dtype="string")
-        cand["product_id"] = pd.array(self.catalog.index.to_numpy()[p], dtype="string")
-        cand["family"] = pd.array(self.catalog["family"].to_numpy()[p], dtype="string")
-        chosen = top_offers(cand, cfg.top_n)
-        return self._finish(chosen, scen)
+        family_of = family_codes[p]
+        chosen, rank = top_offers(cand["c"].to_numpy(), family_of, p, score, cfg.top_n)
+        o = cand.iloc[chosen].reset_index(drop=True)
+        o["rank"] = rank
+        o["customer_id"] = pd.array(self.lines.customers.to_numpy()[o["c"].to_numpy()], dtype="string")
+        o["product_id"] = pd.array(self.catalog.index.to_numpy()[o["p"].to_numpy()], dtype="string")
+        o["family"] = pd.array(self.catalog["family"].to_numpy()[o["p"].to_numpy()], dtype="string")
+        return self._finish(o, scen)
 
     def _finish(self, o: pd.DataFrame, scen: pd.DataFrame) -> pd.DataFrame:
         """Add the explanation inputs, render explanations, shape the output frame."""
@@ -134,7 +138,8 @@ class PreparedEngine:
             "scenario_fit": o["scenario_fit"].astype(float)})
         out = pd.concat([out, text.reset_index(drop=True)], axis=1)
         out["expected_revenue"] = np.round(o["prob"].to_numpy() * o["price"].to_numpy(), 2)
-        return out.sort_values(["customer_id", "rank"], kind="mergesort").reset_index(drop=True)[OFFER_COLUMNS]
+        # Customer codes sort like customer ids and top_offers orders by code then rank.
+        return out[OFFER_COLUMNS]
 
 
 def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFrame | None,

@@ -3,7 +3,7 @@
 - Training data: transactions dated on or before the cutoff. Truth: sales
   dated from the day after the cutoff to cutoff + H days, cancellations and
   anonymous rows excluded, product ids normalised (trimmed, upper case); with
-  holdings, a product opened in the window is a hit too. Offers are
+  holdings (banks), the truth is the products opened in the window. Offers are
   evaluated as the engine ranks them, before any gate.
 - Track *all*: customers with a sale (or holding) on or before the cutoff and
   a purchase in the window. Track *new*: the engine excludes every product the
@@ -28,11 +28,17 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from crm_core.errors import NextBestError
 from crm_core.recommend.engine import prepare
 from crm_core.recommend.history import day_number
 from crm_core.recommend.settings import RecommendConfig
 
 BASELINE_WINDOW_DAYS = 90
+
+
+class EvaluationImpossible(NextBestError):
+    """The data is too short or empty for an offline evaluation."""
+
 GRADES = {"A": "at least 1.10 x the best baseline on both tracks", "B": "at least level with the best baseline",
           "C": "below the best baseline: prefer the bestseller list"}
 
@@ -67,9 +73,9 @@ def evaluate(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n
     before = train.loc[train["customer_id"].notna() & train["product_id"].notna(), ["customer_id", "product_id"]]
     known_customers = set(train["customer_id"].dropna().unique())
     if holdings is not None and len(holdings):
+        # Banks: a hit is a product opened in the window (transactions on held products are not purchases).
         h = _holdings_frame(holdings)
-        truth = pd.concat([truth, h.loc[(h["day"] > cut) & (h["day"] <= cut + horizon_days),
-                                        ["customer_id", "product_id"]]])
+        truth = h.loc[(h["day"] > cut) & (h["day"] <= cut + horizon_days), ["customer_id", "product_id"]]
         held = h.loc[h["day"] <= cut, ["customer_id", "product_id"]]
         before = pd.concat([before, held])
         known_customers |= set(held["customer_id"].unique())
@@ -99,6 +105,21 @@ def evaluate(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n
         "new": {"engine": _metrics(offers_new, truth_new, elig_new, top_n, sold),
                 "popularity": _metrics(popular_new, truth_new, elig_new, top_n, sold)},
     }
+
+
+def default_cutoff(tx: pd.DataFrame, horizon_days: int = 90) -> dt.date:
+    """The cutoff that leaves the last ``horizon_days`` of the data as the truth window.
+
+    Raises:
+        EvaluationImpossible: the data spans less than twice the horizon.
+    """
+    days = _days(tx["invoice_date"])
+    days = days[days > -10**6]
+    if len(days) == 0 or days.max() - days.min() < 2 * horizon_days:
+        raise EvaluationImpossible(
+            f"The offline evaluation needs at least {2 * horizon_days} days of transactions (a training period and "
+            f"a {horizon_days}-day truth window); load a longer history or shorten --horizon-days.")
+    return (np.datetime64(int(days.max() - horizon_days), "D")).astype(dt.date)
 
 
 def grade(result: dict) -> str:

@@ -12,13 +12,16 @@ Codes (one per offer kind and evidence):
 - ``CROSS_SELL_POPULAR`` / ``NURTURE_POPULAR``: a bestseller of the window.
 
 When the offer fills the list from another scenario than the customer's
-primary one, the sentence ends with the reason.
+primary one, the sentence ends with the reason. Parameters and sentences are
+built column-wise with Arrow (millions of offers, no Python loop per offer).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_core.recommend.settings import SCENARIOS
 
@@ -56,111 +59,127 @@ def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
         [np.where(has_interval, "REBUY_DUE", "REBUY_REPEAT"), "WINBACK_FAVOURITE", "UPSELL_STEP_UP",
          np.char.add(kind.astype(str), "_COPURCHASE")],
         default=np.char.add(kind.astype(str), "_POPULAR")).astype(object)
-    params = pd.DataFrame({
-        "product": o["name"].astype("string").to_numpy(dtype=object),
-        "family": o["family"].astype("string").to_numpy(dtype=object),
-        "times": o["n"].to_numpy(dtype=np.int64),
-        "days_since": o["last"].to_numpy(dtype=np.int64),
-        "usual_interval_days": np.round(o["interval"].to_numpy(dtype=float)),
-        "days_inactive": o["recency"].to_numpy(dtype=np.int64),
-        "orders": o["frequency"].to_numpy(dtype=np.int64),
-        "price": np.round(o["price"].to_numpy(dtype=float), 2),
-        "usual_price": np.round(o["usual_price"].to_numpy(dtype=float), 2),
-        "anchor": o["anchor_name"].astype("string").to_numpy(dtype=object),
-        "share_pct": np.round(100 * o["share"].to_numpy(dtype=float)),
-        "window_orders": o["window_orders"].to_numpy(dtype=np.int64),
-        "window_days": np.full(len(o), int(window_days)),
-        "scenario": kind, "primary_scenario": primary, "filled": kind != primary,
-        "match_pct": np.round(100 * o["score"].to_numpy(dtype=float)),
-    }, index=o.index)
-    text = _render(code, params, top_n)
-    records = _records(code, params)
+    params = pa.table({
+        "product": _text(o["name"]), "family": _text(o["family"]), "anchor": _text(o["anchor_name"]),
+        "times": _whole(o["n"]), "days_since": _whole(o["last"]), "usual_interval_days": _whole(o["interval"]),
+        "days_inactive": _whole(o["recency"]), "orders": _whole(o["frequency"]),
+        "price": _money(o["price"]), "usual_price": _money(o["usual_price"]),
+        "share_pct": _whole(100 * o["share"].to_numpy(dtype=float)),
+        "window_orders": _whole(o["window_orders"]), "window_days": _whole(np.full(len(o), int(window_days))),
+        "scenario": pa.array(kind.astype(str)), "primary_scenario": pa.array(primary.astype(str)),
+        "filled": pa.array(kind != primary),
+        "match_pct": _whole(100 * o["score"].to_numpy(dtype=float)),
+    })
+    n = len(o)
+    records = np.empty(n, dtype=object)
+    parts, positions = [], []
+    for name, keys in _PARAMS.items():
+        where = np.flatnonzero(code == name)
+        if not len(where):
+            continue
+        sub = params.take(pa.array(where))
+        block = np.empty(len(where), dtype=object)
+        block[:] = sub.select(keys + _COMMON).to_pylist()
+        records[where] = block
+        parts.append(_SENTENCES[name](sub, top_n))
+        positions.append(where)
+    if parts:
+        text = pa.concat_arrays(parts).take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+    else:
+        text = pa.array([], pa.string())
     return pd.DataFrame({"explanation_code": pd.array(code, dtype="string"),
-                         "explanation_params": records, "explanation": pd.array(text, dtype="string")},
+                         "explanation_params": records,
+                         "explanation": pd.arrays.ArrowStringArray(pa.chunked_array([text], pa.string()))},
                         index=o.index)
 
 
-def _render(code: np.ndarray, p: pd.DataFrame, top_n: int) -> np.ndarray:
-    """The English sentences, built column-wise (no loop over offers)."""
-    s = {k: p[k].astype(str) for k in ("product", "family", "anchor", "primary_scenario", "scenario")}
-    num = {k: _whole(p[k]) for k in ("times", "days_since", "usual_interval_days", "days_inactive", "orders",
-                                       "share_pct", "window_orders", "window_days")}
-    money = {k: pd.Series(np.char.mod("%.2f", p[k].to_numpy(dtype=float)), index=p.index)
-             for k in ("price", "usual_price")}
-    times = num["times"] + np.where(p["times"] == 1, " time", " times")
-    orders = num["orders"] + np.where(p["orders"] == 1, " order", " orders")
-    copurchase = num["share_pct"] + " % of customers who bought " + s["anchor"] + " also bought " + s["product"]
-    popular = s["product"] + ": " + num["window_orders"] + " orders in the last " + num["window_days"] + " days"
-    out = np.select(
-        [code == "REBUY_DUE", code == "REBUY_REPEAT", code == "WINBACK_FAVOURITE", code == "UPSELL_STEP_UP",
-         code == "CROSS_SELL_COPURCHASE", code == "NURTURE_COPURCHASE", code == "CROSS_SELL_POPULAR"],
-        ["Bought " + s["product"] + " " + times + ", last " + num["days_since"] + " days ago ("
-         + np.where(p["times"] >= 2, "usually every ", "customers rebuy it about every ")
-         + num["usual_interval_days"] + " days)",
-         "Bought " + s["product"] + " " + times + ", last " + num["days_since"] + " days ago",
-         "No purchase for " + num["days_inactive"] + " days after " + orders + "; bought " + s["product"] + " "
-         + times + " before",
-         "Usually pays " + money["usual_price"] + " in " + s["family"] + "; " + s["product"] + " at "
-         + money["price"] + " is a step up" + np.where(p["share_pct"] > 0, "; " + copurchase, ""),
-         copurchase,
-         "New customer (" + orders + "); " + copurchase,
-         popular],
-        default="New customer (" + orders + "); " + popular).astype(object)
-    fill = np.where(p["filled"], " (filled from " + s["scenario"] + ": fewer than " + str(top_n) + " "
-                    + s["primary_scenario"] + " offers)", "")
-    return np.char.add(out.astype(str), fill.astype(str)).astype(object)
+def _text(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
 
 
-def _whole(values: pd.Series) -> pd.Series:
-    """Whole numbers as text, '?' when unknown."""
-    v = pd.Series(values.to_numpy(dtype=float), index=values.index).round()
-    return v.astype("Int64").astype("string").fillna("?").astype(object)
+def _whole(values) -> pa.Array:
+    """Rounded whole numbers, null when unknown."""
+    a = np.round(np.asarray(values, dtype=float))
+    return pa.array(np.where(np.isfinite(a), a, 0).astype(np.int64), pa.int64(), mask=~np.isfinite(a))
 
 
-def _records(code: np.ndarray, p: pd.DataFrame) -> list[dict]:
-    """One JSON-safe dict of the parameters each code uses."""
-    out: list[dict] = [None] * len(p)  # type: ignore[list-item]
-    positions = np.arange(len(p))
-    for name, keys in _PARAMS.items():
-        where = positions[code == name]
-        if not len(where):
-            continue
-        sub = p.iloc[where][keys + _COMMON]
-        for i, rec in zip(where, sub.to_dict("records")):
-            out[i] = {k: _plain(v) for k, v in rec.items()}
-    return out
+def _money(values: pd.Series) -> pa.Array:
+    a = np.round(values.to_numpy(dtype=float), 2)
+    return pa.array(np.where(np.isfinite(a), a, 0.0), pa.float64(), mask=~np.isfinite(a))
 
 
-def _plain(v):
-    """numpy scalars to Python, NaN to None."""
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if v != v else (int(v) if float(v).is_integer() else float(v))
-    if v is pd.NA:
-        return None
-    return v
+def _join(*pieces) -> pa.Array:
+    """Concatenate string arrays and literals row by row; '?' for anything unknown."""
+    cols = [p if isinstance(p, str) else p.fill_null("?") for p in pieces]
+    out = pc.binary_join_element_wise(*cols, "")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def render_explanations(codes, params: list[dict], top_n: int = 3) -> list[str]:
-    """Render stored explanations (code + parameters, as kept with each offer) as English text.
+def _str(t: pa.Table, name: str):
+    return pc.cast(t[name], pa.string())
 
-    Args:
-        codes: explanation codes, one per offer.
-        params: the parameter dicts stored with the offers (``explanation_params``).
-        top_n: offers per customer of the run (for the "filled from" reason).
-    Returns:
-        One sentence per offer, in order.
-    """
-    if not len(params):
-        return []
-    frame = pd.DataFrame.from_records([p or {} for p in params])
-    defaults = {"product": "?", "family": "?", "anchor": "?", "scenario": "", "primary_scenario": "",
-                "filled": False, "price": np.nan, "usual_price": np.nan}
-    for key in {k for keys in _PARAMS.values() for k in keys} | set(_COMMON):
-        if key not in frame.columns:
-            frame[key] = defaults.get(key, np.nan)
-    frame["filled"] = frame["filled"].fillna(False).astype(bool)
-    return list(_render(np.asarray(list(codes), dtype=object), frame, top_n))
+
+def _amount(t: pa.Table, name: str):
+    """A money amount with two decimals (e.g. 1234.50)."""
+    cents = pc.cast(pc.round(pc.multiply(t[name], 100.0)), pa.int64())
+    units = pc.divide(cents, 100)
+    frac = pc.utf8_lpad(pc.cast(pc.subtract(cents, pc.multiply(units, 100)), pa.string()), 2, "0")
+    return pc.binary_join_element_wise(pc.cast(units, pa.string()), frac, ".")
+
+
+def _plural(t: pa.Table, name: str, word: str):
+    return pc.if_else(pc.equal(t[name], 1), f" {word}", f" {word}s")
+
+
+def _fill(t: pa.Table, top_n: int):
+    reason = _join(" (filled from ", t["scenario"], f": fewer than {top_n} ", t["primary_scenario"], " offers)")
+    return pc.if_else(t["filled"], reason, "")
+
+
+def _copurchase(t: pa.Table):
+    return _join(_str(t, "share_pct"), " % of customers who bought ", t["anchor"], " also bought ", t["product"])
+
+
+def _orders(t: pa.Table):
+    return _join(_str(t, "orders"), _plural(t, "orders", "order"))
+
+
+def _times(t: pa.Table):
+    return _join(_str(t, "times"), _plural(t, "times", "time"))
+
+
+def _rebuy_due(t, n):
+    every = pc.if_else(pc.greater_equal(t["times"], 2), "usually every ", "customers rebuy it about every ")
+    return _join("Bought ", t["product"], " ", _times(t), ", last ", _str(t, "days_since"), " days ago (", every,
+                 _str(t, "usual_interval_days"), " days)", _fill(t, n))
+
+
+def _rebuy_repeat(t, n):
+    return _join("Bought ", t["product"], " ", _times(t), ", last ", _str(t, "days_since"), " days ago", _fill(t, n))
+
+
+def _winback(t, n):
+    return _join("No purchase for ", _str(t, "days_inactive"), " days after ", _orders(t), "; bought ", t["product"],
+                 " ", _times(t), " before", _fill(t, n))
+
+
+def _upsell(t, n):
+    extra = pc.if_else(pc.greater(pc.fill_null(t["share_pct"], 0), 0), _join("; ", _copurchase(t)), "")
+    return _join("Usually pays ", _amount(t, "usual_price"), " in ", t["family"], "; ", t["product"], " at ",
+                 _amount(t, "price"), " is a step up", extra, _fill(t, n))
+
+
+def _popular(t):
+    return _join(t["product"], ": ", _str(t, "window_orders"), " orders in the last ", _str(t, "window_days"), " days")
+
+
+_SENTENCES = {
+    "REBUY_DUE": _rebuy_due,
+    "REBUY_REPEAT": _rebuy_repeat,
+    "WINBACK_FAVOURITE": _winback,
+    "UPSELL_STEP_UP": _upsell,
+    "CROSS_SELL_COPURCHASE": lambda t, n: _join(_copurchase(t), _fill(t, n)),
+    "NURTURE_COPURCHASE": lambda t, n: _join(_orders(t), " so far; ", _copurchase(t), _fill(t, n)),
+    "CROSS_SELL_POPULAR": lambda t, n: _join(_popular(t), _fill(t, n)),
+    "NURTURE_POPULAR": lambda t, n: _join(_orders(t), " so far; ", _popular(t), _fill(t, n)),
+}

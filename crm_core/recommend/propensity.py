@@ -78,7 +78,9 @@ def pair_features(cand: pd.DataFrame, history, adoption: np.ndarray | None, clus
         share = np.where(cl >= 0, adoption[np.maximum(cl, 0), p], 0.0)
         f["cluster_adoption"] = share
         f["cluster_adoption_if_bought"] = h * share
-    return pd.DataFrame(f, index=cand.index)
+    # One float block (no per-column consolidation on millions of rows).
+    return pd.DataFrame(np.column_stack([np.asarray(v, dtype=np.float64) for v in f.values()]),
+                        columns=list(f), index=cand.index)
 
 
 class PurchaseModel:
@@ -92,7 +94,7 @@ class PurchaseModel:
         self.fitted_ = bool(self.positives_ >= MIN_POSITIVES and (len(y) - self.positives_) >= MIN_POSITIVES)
         if self.fitted_:
             self.scaler_ = StandardScaler().fit(features.to_numpy())
-            self.model_ = LogisticRegression(C=1.0, max_iter=2000).fit(self.scaler_.transform(features.to_numpy()), y)
+            self.model_ = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200).fit(self.scaler_.transform(features.to_numpy()), y)
         return self
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:

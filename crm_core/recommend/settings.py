@@ -67,10 +67,10 @@ class RecommendConfig:
     upsell_price_ratio: float = 1.2
     fill_fit: float = 0.5
     horizon_days: int = 90
-    candidates_per_customer: int = 30
+    candidates_per_customer: int = 15
     model_regularisation: float = 500.0
-    max_model_products: int = 5000
-    training_max_customers: int = 50_000
+    max_model_products: int = 2000
+    training_max_customers: int = 20_000
     seed: int = 20240501
     extra_non_merchandise: tuple[str, ...] = ()
 

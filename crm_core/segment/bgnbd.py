@@ -5,9 +5,15 @@ shape ``r`` and rate ``alpha``) and may drop out after any purchase with a
 probability that is beta-distributed (``a``, ``b``). The model is fitted by
 maximum likelihood on the summary ``frequency`` (repeat purchase days ``x``),
 ``recency`` (``t_x``, first to last purchase) and ``T`` (first purchase to the
-end of the observation), all in one time unit. The likelihood is evaluated on
-the distinct (x, t_x, T) triples, weighted by their counts, so a million
-customers cost little more than a few thousand.
+end of the observation), all in one time unit.
+
+Fitting at scale: the likelihood runs on the distinct (x, t_x, T) triples
+weighted by their counts, special functions once per distinct x, and beta
+ratios as exact products over the integer x. The optimiser works on log r,
+log alpha, the mean dropout a/(a+b) (logit) and the concentration a+b (log),
+so that homogeneous dropout (a, b -> infinity together) is a clean limit
+rather than a ridge; big fits start from a fit on a systematic sample of the
+triples.
 """
 
 from __future__ import annotations

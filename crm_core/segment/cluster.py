@@ -20,8 +20,11 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from crm_core.segment.settings import ClusterConfig
+
+_SMALL = 50_000  # up to this many rows a single thread fits faster than several
 
 # Behaviour features used when present (extra columns such as age, n_holdings, balance are added).
 CLUSTER_FEATURES = (
@@ -98,10 +101,12 @@ def cluster_customers(
     rng = np.random.default_rng(config.seed)
     silhouettes: dict[int, float] = {}
     if config.k is None:
-        k, silhouettes = _choose_k(X, config, rng, n_distinct)
+        with threadpool_limits(limits=1):  # many small fits: threads cost more than they give
+            k, silhouettes = _choose_k(X, config, rng, n_distinct)
     else:
         k = min(config.k, n_distinct)
-    raw = _fit_predict(X, k, config, rng)
+    with threadpool_limits(limits=1 if min(len(X), config.fit_sample) <= _SMALL else None):
+        raw = _fit_predict(X, k, config, rng)
     labels = _canonical(raw, features["monetary"].to_numpy(dtype="float64"))
     return Clustering(
         pd.Series(_int_array(labels), index=features.index, name="cluster"),

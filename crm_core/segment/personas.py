@@ -4,7 +4,8 @@ A cluster's *profile* is its size, the medians of the key features, and for
 each feature how far the cluster's mean sits from the population in standard
 deviations (``z``, on the scaled log features used for clustering). A persona
 is an archetype read from recency / frequency / tenure (retail) or from age,
-balance, holdings and activity (bank, when those columns exist), plus the
+balance, holdings and activity (bank: when holdings columns ``balance`` or
+``n_holdings`` exist; age alone does not make a bank), plus the
 cluster's most distinctive trait as a modifier: "Big-basket loyalists",
 "Bargain-hunting lapsed one-off buyers", "Savers near retirement". Codes are
 stable (``LOYALISTS__BIG_BASKET``); when two clusters would share one, the
@@ -32,6 +33,14 @@ _MODIFIERS = {
     "balance": (("HIGH_BALANCE", "High-balance"), ("LOW_BALANCE", "Low-balance")),
     "n_holdings": (("MULTI_PRODUCT", "Multi-product"), ("SINGLE_PRODUCT", "Single-product")),
 }
+_BANK_ADJECTIVES = {"Big-basket": "Big-ticket", "Bargain-hunting": "Small-ticket", "High-value": "High-volume",
+                   "Low-spend": "Low-volume", "Return-prone": "Refund-prone", "Few-product": "Narrow-use",
+                   "Wide-range": "Broad-use"}
+# an archetype already says this much: no modifier repeats it ("High-balance savers")
+_ARCHETYPE_FEATURES = {
+    "BORROWERS": {"balance"}, "SAVERS": {"balance"}, "SAVERS_NEAR_RETIREMENT": {"balance"},
+    "AFFLUENT_MULTI_PRODUCT": {"balance", "n_holdings"},
+}
 _TRAIT_TEXT = {
     "frequency": ("buy more often", "buy less often"),
     "monetary": ("spend more in total", "spend less in total"),
@@ -43,6 +52,15 @@ _TRAIT_TEXT = {
     "age": ("are older", "are younger"),
     "balance": ("hold higher balances", "hold lower balances"),
     "n_holdings": ("hold more products", "hold fewer products"),
+}
+
+_BANK_WORDS = {
+    "buy more often": "transact more often", "buy less often": "transact less often",
+    "spend more in total": "move more money", "spend less in total": "move less money",
+    "have not bought for longer": "have been inactive for longer", "bought more recently": "were active more recently",
+    "place bigger orders": "make bigger transactions", "place smaller orders": "make smaller transactions",
+    "buy a wider range of products": "use more kinds of products", "buy fewer different products":
+        "use fewer kinds of products",
 }
 
 
@@ -75,7 +93,7 @@ def describe_clusters(
     out = pd.concat([sizes.rename("size"), (sizes / sizes.sum()).rename("share"), profile, z], axis=1)
     out = out.drop(index=0, errors="ignore")
     out.index.name = "cluster"
-    bank = any(c in data.columns for c in BANK_COLUMNS)
+    bank = any(c in data.columns for c in ("balance", "n_holdings"))  # age alone does not make a bank
     codes, names = _personas(out, bank)
     out.insert(2, "persona", pd.array(codes, dtype="string"))
     out.insert(3, "persona_name", pd.array(names, dtype="string"))
@@ -91,15 +109,8 @@ def _z(row: pd.Series, name: str) -> float:
 def _archetype(row: pd.Series, bank: bool) -> tuple[str, str]:
     """(code, noun phrase) from the cluster's behaviour, relative to the population."""
     zf, zr, zt = _z(row, "frequency"), _z(row, "recency_days"), _z(row, "tenure_days")
-    if bank and not pd.isna(row.get("median_age", np.nan)):
-        age = float(row["median_age"])
-        if age >= 55:
-            return ("SAVERS_NEAR_RETIREMENT", "savers near retirement") if _z(row, "balance") >= 0 else (
-                "RETIREMENT_AGE_EVERYDAY", "retirement-age everyday customers")
-        if age <= 32:
-            return ("YOUNG_FREQUENT_USERS", "young frequent users") if zf >= 0 else ("YOUNG_STARTERS", "young starters")
-        if _z(row, "balance") >= HIGH and _z(row, "n_holdings") >= HIGH:
-            return "AFFLUENT_MULTI_PRODUCT", "affluent multi-product clients"
+    if bank:
+        return _bank_archetype(row, zf, zr, zt)
     if zf >= HIGH:
         return ("LOYALISTS", "loyalists") if zr <= 0 else ("FADING_REGULARS", "fading regulars")
     if zt <= LOW and zr <= 0:
@@ -110,13 +121,44 @@ def _archetype(row: pd.Series, bank: bool) -> tuple[str, str]:
         one_off = row.get("median_frequency", 2) <= 1
         return ("LAPSED_ONE_OFFS", "lapsed one-off buyers") if one_off else (
             "LAPSED_OCCASIONALS", "lapsed occasional buyers")
-    return ("MAINSTREAM", "mainstream customers") if bank else ("OCCASIONALS", "occasional buyers")
+    return "OCCASIONALS", "occasional buyers"
 
 
-def _modifiers(row: pd.Series) -> tuple[list[tuple[str, str]], int]:
+def _bank_archetype(row: pd.Series, zf: float, zr: float, zt: float) -> tuple[str, str]:
+    """Bank personas: life stage (median age) first, then balance, holdings and activity."""
+    age = row.get("median_age", np.nan)
+    balance = row.get("median_balance", np.nan)
+    zb, zh = _z(row, "balance"), _z(row, "n_holdings")
+    if _has(age) and age >= 55:
+        if zb >= 0 and not (_has(balance) and balance < 0):
+            return "SAVERS_NEAR_RETIREMENT", "savers near retirement"
+        return "RETIREMENT_AGE_CLIENTS", "retirement-age clients"
+    if _has(age) and age <= 32:
+        return ("YOUNG_ACTIVE_USERS", "young active users") if zf >= 0 else ("YOUNG_STARTERS", "young starters")
+    if zt <= LOW:
+        return "NEW_CLIENTS", "new clients"
+    if zb <= LOW and _has(balance) and balance < 0:
+        return "BORROWERS", "borrowers"
+    if zb >= HIGH and zh >= HIGH:
+        return "AFFLUENT_MULTI_PRODUCT", "affluent multi-product clients"
+    if zb >= HIGH:
+        return "SAVERS", "savers"
+    if zf >= HIGH:
+        return "ACTIVE_EVERYDAY", "active everyday bankers"
+    if zr >= HIGH or zf <= LOW:
+        return "DORMANT", "dormant clients"
+    return "MAINSTREAM", "mainstream clients"
+
+
+def _modifiers(row: pd.Series, archetype: str, bank: bool) -> tuple[list[tuple[str, str]], int]:
     """Traits as (code, adjective), strongest first, and how many of them are strong."""
     found = []
     for feature, (high, low) in _MODIFIERS.items():
+        if feature in _ARCHETYPE_FEATURES.get(archetype, ()):
+            continue
+        if bank:
+            high = high and (high[0], _BANK_ADJECTIVES.get(high[1], high[1]))
+            low = low and (low[0], _BANK_ADJECTIVES.get(low[1], low[1]))
         z = _z(row, feature)
         if z >= DISTINCT and high:
             found.append((abs(z), feature, high))
@@ -129,7 +171,7 @@ def _modifiers(row: pd.Series) -> tuple[list[tuple[str, str]], int]:
 def _personas(profiles: pd.DataFrame, bank: bool) -> tuple[list[str], list[str]]:
     """Unique persona codes and names for the clusters, in cluster order."""
     bases = [_archetype(row, bank) for _, row in profiles.iterrows()]
-    found = [_modifiers(row) for _, row in profiles.iterrows()]
+    found = [_modifiers(row, base[0], bank) for base, (_, row) in zip(bases, profiles.iterrows())]
     mods = [m for m, _ in found]
     depth = [min(1, strong) for _, strong in found]  # a name shows one strong trait at most
 
@@ -161,27 +203,28 @@ def _personas(profiles: pd.DataFrame, bank: bool) -> tuple[list[str], list[str]]
 
 
 def _description(row: pd.Series, bank: bool) -> str:
-    """One English paragraph from the cluster's numbers."""
+    """One English paragraph from the cluster's numbers (bank wording when holdings are loaded)."""
+    order, spent = ("transaction(s)", "in transactions") if bank else ("order(s)", "spent in total")
+    per = "per transaction" if bank else "per order"
     parts = [f"{int(row['size']):,} customers ({row['share']:.0%})."]
     med = {c: row.get(f"median_{c}") for c in PROFILE_COLUMNS}
     typical = [
-        f"{med['frequency']:.0f} order(s)" if _has(med["frequency"]) else None,
+        f"{med['frequency']:.0f} {order}" if _has(med["frequency"]) else None,
         f"last one {med['recency_days']:.0f} days ago" if _has(med["recency_days"]) else None,
-        f"{_money(med['monetary'])} spent in total" if _has(med["monetary"]) else None,
-        f"{_money(med['avg_order_value'])} per order" if _has(med["avg_order_value"]) else None,
+        f"{_money(med['monetary'])} {spent}" if _has(med["monetary"]) else None,
+        f"{_money(med['avg_order_value'])} {per}" if _has(med["avg_order_value"]) else None,
+        f"aged {med['age']:.0f}" if _has(med["age"]) else None,
+        f"balance {_money(med['balance'])}" if _has(med["balance"]) else None,
+        f"{med['n_holdings']:.0f} product(s) held" if _has(med["n_holdings"]) else None,
     ]
-    if bank:
-        typical += [
-            f"aged {med['age']:.0f}" if _has(med["age"]) else None,
-            f"balance {_money(med['balance'])}" if _has(med["balance"]) else None,
-            f"{med['n_holdings']:.0f} product(s) held" if _has(med["n_holdings"]) else None,
-        ]
     typical = [t for t in typical if t]
     if typical:
         parts.append("Typically " + ", ".join(typical) + ".")
     traits = []
     for feature, (more, less) in _TRAIT_TEXT.items():
         z = _z(row, feature)
+        if bank:
+            more, less = _BANK_WORDS.get(more, more), _BANK_WORDS.get(less, less)
         if z >= HIGH:
             traits.append((abs(z), more))
         elif z <= LOW:

@@ -122,3 +122,14 @@ def test_admin_cannot_demote_the_last_admin(app_test):
     at.selectbox(key="admin_role").select("viewer").run()
     at.button(key="admin_set_role").click().run()
     assert any("last active admin" in e for e in _errors(at))
+
+
+def test_session_of_a_user_deactivated_meanwhile_returns_to_the_login_form(app_test, app_db, admin):
+    from crm_core.auth.users import deactivate_user
+
+    at = app_test("app/main.py", "analyst").run()
+    assert "Overview" in [t.value for t in at.title]
+    deactivate_user(app_db.db, admin, "analyst")
+    at.run()
+    assert "login_username" in [f.key for f in at.text_input]
+    assert not at.session_state["authentication_status"]

@@ -24,7 +24,7 @@ def test_overview_shows_kpi_cards_with_the_crm_core_numbers(app_test, app_db):
     assert list(values) == KPI_LABELS
     kpis = overview.overview_kpis(app_db.db, app_db.shop_id)
     assert values["Customers"] == f"{kpis.customers:,}"
-    assert values["Revenue"] == f"£{kpis.revenue:,.0f}"
+    assert values["Revenue"] == f"£{kpis.revenue / 1000:,.1f}k"
     assert values["Active customers"] == f"{kpis.active_customers:,}"
     assert values["Average order value"] == f"£{kpis.average_order_value:,.2f}"
     assert values["Last run"] == "none yet"
@@ -57,7 +57,8 @@ def test_data_page_lists_counts_and_import_history(app_test):
     assert not at.exception
     values = {m.label: m.value for m in at.metric}
     assert values["Customers"] == "40" and values["Products"] == "12"
-    assert values["Date range"] == "02 Jan 2023 – 28 Mar 2024"
+    assert values["Imports"] == "1"
+    assert any("**02 Jan 2023** to **28 Mar 2024**" in m.value for m in at.markdown)
     history = [df.value for df in at.dataframe if "source_name" in df.value.columns]
     assert history and history[0]["source_name"].tolist() == ["sample_sales.csv"]
 
@@ -67,6 +68,13 @@ def test_data_page_lists_counts_and_import_history(app_test):
 ])
 def test_format_money(amount, currency, expected):
     assert format_money(amount, currency) == expected
+
+
+@pytest.mark.parametrize(("amount", "expected"), [
+    (9999.0, "£9,999.00"), (17688.4, "£17.7k"), (1141573.12, "£1.14M"), (-2.5e9, "-£2.50B"),
+])
+def test_format_money_compact_for_kpi_cards(amount, expected):
+    assert format_money(amount, "GBP", compact=True) == expected
 
 
 def test_format_money_uses_the_workspace_decimals():
@@ -94,7 +102,20 @@ def test_overview_shows_segments_and_the_last_run_once_a_run_succeeded(app_test,
     at.session_state["workspace"] = "shop"
     at.run()
     assert not at.exception
-    assert {m.label: m.value for m in at.metric}["Last run"] == "28 Mar 2024"
+    assert {m.label: m.value for m in at.metric}["Last run"] == "28 Mar 24"
     charts = _charts(at)
     assert len(charts) == 2
     assert "Customers by segment" in charts[1].proto.spec
+
+
+def test_customer_360_is_addressed_by_query_parameter_then_session_key():
+    from streamlit.testing.v1 import AppTest
+
+    script = "import streamlit as st\nfrom app.shell import selected_customer_id\nst.text(repr(selected_customer_id()))"
+    at = AppTest.from_string(script, default_timeout=30)
+    at.query_params["customer_id"] = " 13085 "
+    assert at.run().text[0].value == "'13085'"
+    at = AppTest.from_string(script, default_timeout=30)
+    at.session_state["customer_id"] = "00042"
+    assert at.run().text[0].value == "'00042'"
+    assert AppTest.from_string(script, default_timeout=30).run().text[0].value == "None"

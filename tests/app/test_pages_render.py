@@ -86,3 +86,13 @@ def test_analyst_navigation_reaches_import_page(app_test):
     at.switch_page("../pages/import_data.py").run()
     assert not at.exception
     assert not _errors(at)
+
+
+def test_every_page_file_is_registered_and_guarded():
+    from app.navigation import PAGES_DIR
+
+    files = sorted(p.name for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_"))
+    assert files == sorted(spec.file for spec in PAGES), "a page in pages/ must be listed in app/navigation.py"
+    for spec in PAGES:
+        source = spec.path.read_text(encoding="utf-8")
+        assert "guard_page(" in source or "guard(" in source, f"{spec.file} must call app.shell.guard first"

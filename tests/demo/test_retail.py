@@ -9,6 +9,7 @@ import pytest
 from crm_core.demo import generate_retail
 from crm_core.demo.retail_catalog import DISCONTINUED, FAMILIES, PARTNERS
 from crm_core.demo.world import CUSTOMER_COLUMNS, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
+from crm_core.errors import NextBestError
 
 END = pd.Timestamp("2025-12-31")
 
@@ -185,5 +186,5 @@ def test_customers_have_consent_and_contact_history(retail):
 
 
 def test_rejects_non_positive_sizes():
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(NextBestError, match="positive"):
         generate_retail(n_customers=0)

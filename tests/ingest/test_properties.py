@@ -17,7 +17,7 @@ from crm_core.store.models import Customer, Workspace
 from crm_core.store.frames import load_customers
 
 _counter = itertools.count()
-_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 ids = st.text(alphabet="ABCDEFGHJKXYZabcxyz0123456789-_", min_size=1, max_size=12)
 names = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=20) \
@@ -32,8 +32,6 @@ customer = st.fixed_dictionaries({"first_name": names, "last_name": names, "emai
        delimiter=st.sampled_from([",", ";", "\t", "|"]))
 def test_a_customer_table_exported_and_imported_back_is_identical(db, analyst, rows, delimiter):
     frame = pd.DataFrame([{"customer_id": cid, **attrs} for cid, attrs in rows])
-    frame = frame[~frame["customer_id"].str.fullmatch(r"[+-]?\d+").fillna(False) |
-                  ~frame["customer_id"].str.startswith("0")]  # ids as a source gives them
     out = frame.copy()
     out["email_opt_in"] = out["email_opt_in"].map({True: "yes", False: "no", None: ""})
     data = out.to_csv(index=False, sep=delimiter).encode("utf-8")

@@ -142,3 +142,11 @@ def test_empty_transactions_give_an_empty_frame_with_the_columns():
 def test_top_n_from_config(scenario_world, top_n):
     o = _offers(scenario_world, top_n=top_n)
     assert o.groupby("customer_id").size().max() == top_n
+
+
+def test_nurture_explanation_counts_the_orders_so_far(scenario_world):
+    o = _offers(scenario_world)
+    first = o[o["customer_id"] == "NEW"].iloc[0]
+    assert first["scenario"] == "NURTURE"
+    assert first["explanation"].startswith("1 order so far; ")
+    assert first["explanation_params"]["orders"] == 1

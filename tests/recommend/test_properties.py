@@ -35,21 +35,23 @@ def test_at_most_one_offer_per_family_scores_in_range_and_never_non_merchandise(
     assert not o.duplicated(["customer_id", "family"]).any()
     assert not o.duplicated(["customer_id", "product_id"]).any()
     assert (o.groupby("customer_id").size() <= top_n).all() if len(o) else True
-    for col in ("score", "affinity", "popularity", "scenario_fit"):
-        assert o[col].between(0, 1).all()
+    assert o["score"].between(0, 1).all()
+    for col in ("affinity", "popularity", "scenario_fit"):  # NaN = component without data, left out
+        assert o[col].dropna().between(0, 1).all()
     assert "POST" not in set(o["product_id"])
     assert set(o["customer_id"]) <= set(tx["customer_id"].dropna())
     assert o.equals(o.sort_values(["customer_id", "rank"]).reset_index(drop=True))
 
 
-@FAST
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(line, min_size=5, max_size=60))
 def test_weights_steer_the_ranking(lines):
     tx = _world(lines)
     only_pop = recommend(tx, None, None, None, as_of=AS_OF,
                          config=RecommendConfig(weight_affinity=0, weight_popularity=1, weight_profit=0,
                                                 weight_scenario_fit=0))
-    assert np.allclose(only_pop["score"], only_pop["popularity"])
+    if only_pop["popularity"].notna().any():  # no sale in the window: popularity has no data
+        assert np.allclose(only_pop["score"], only_pop["popularity"])
     assert (only_pop.groupby("customer_id")["popularity"].diff().dropna() <= 1e-12).all()
     only_aff = recommend(tx, None, None, None, as_of=AS_OF,
                          config=RecommendConfig(weight_affinity=1, weight_popularity=0, weight_profit=0,

@@ -70,3 +70,24 @@ def test_colliding_personas_get_distinct_codes():
     lab = pd.Series(pd.array(np.r_[labels.to_numpy(), np.repeat([4, 5], 100)], dtype="Int64"), index=both.index)
     out = describe_clusters(both, lab, clustering_matrix(both))
     assert out["persona"].is_unique and out["persona_name"].is_unique
+
+
+def test_age_alone_does_not_make_a_bank():
+    f, labels = shop()
+    extra = pd.DataFrame({"age": np.repeat([62.0, 25.0, 45.0], 100)}, index=f.index)
+    out = describe_clusters(f, labels, clustering_matrix(f, extra), extra)
+    assert out.loc[1, "persona"].startswith("LOYALISTS")  # a shop whose customers have birth dates
+    assert "aged 62" in out.loc[1, "description"] and "order(s)" in out.loc[1, "description"]
+
+
+def test_bank_wording_and_no_redundant_modifier():
+    f, labels = shop()
+    extra = pd.DataFrame({
+        "age": np.repeat([45.0, 45.0, 45.0], 100),
+        "balance": np.repeat([-150_000.0, 60_000.0, 9_000.0], 100),
+        "n_holdings": np.repeat([3.0, 3.0, 3.0], 100),
+    }, index=f.index)
+    out = describe_clusters(f, labels, clustering_matrix(f, extra), extra)
+    assert out.loc[1, "persona"].startswith("BORROWERS")
+    assert "balance" not in out.loc[1, "persona_name"].lower()  # not "Low-balance borrowers"
+    assert "transaction(s)" in out.loc[1, "description"] and "order" not in out.loc[1, "description"]

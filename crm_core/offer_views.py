@@ -1,0 +1,381 @@
+"""The read side of a run's offers: tables, counts and filter choices for the Offers and Customer 360 pages.
+
+Everything is set-based SQL (joins and aggregates in the database) plus
+vectorised pandas; explanations are rendered from the stored code and
+parameters (:func:`crm_core.recommend.explain.render_explanations`). Money
+comes back in major units. A product's *family* is what the engine used:
+the catalog family, else the product's most frequent transaction category
+(ties: the smallest), else the product itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import and_, distinct, func, select
+
+from crm_core.errors import NotFound
+from crm_core.ids import normalise_id
+from crm_core.overview import segment_label
+from crm_core.recommend import explain
+from crm_core.recommend.settings import COMPONENTS, SCENARIOS, RecommendConfig
+from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCustomer, Transaction
+
+OFFER_VIEW_COLUMNS = [
+    "offer_id", "customer_id", "rank", "product_id", "product_name", "family", "scenario", "score",
+    *COMPONENTS, "match_pct", "expected_revenue", "explanation", "explanation_code", "audit_score", "gate",
+    "flags", "state", "segment", "segment_label",
+]
+_STRING_COLUMNS = ("customer_id", "product_id", "product_name", "family", "scenario", "explanation",
+                   "explanation_code", "gate", "flags", "state", "segment")
+_FLOAT_COLUMNS = ("score", *COMPONENTS, "expected_revenue")
+
+Choice = str | Iterable[str] | None
+
+
+@dataclass(frozen=True)
+class OfferRun:
+    """What the Offers page says about the run it shows."""
+
+    run_id: int
+    workspace_id: int
+    as_of: dt.date
+    top_n: int
+    weights: dict[str, float]  # component -> weight, as configured for the run
+    offers: int
+    customers: int  # customers with at least one offer
+
+
+@dataclass(frozen=True)
+class OfferFilterChoices:
+    """The values the filters of the offers table can take in one run (sorted)."""
+
+    segments: tuple[str, ...]  # RFM segment codes; labels via crm_core.overview.segment_label
+    scenarios: tuple[str, ...]  # in SCENARIOS order
+    families: tuple[str, ...]
+
+
+def latest_run_id(db, workspace_id: int) -> int | None:
+    """Id of the workspace's newest succeeded pipeline run (None when there is none)."""
+    with db.read() as s:
+        return s.scalar(select(PipelineRun.id).where(PipelineRun.workspace_id == workspace_id,
+                                                     PipelineRun.status == "succeeded")
+                        .order_by(PipelineRun.id.desc()).limit(1))
+
+
+def offer_run(db, run_id: int) -> OfferRun:
+    """The run's date, settings and offer counts.
+
+    Raises:
+        NotFound: when there is no run ``run_id``.
+    """
+    with db.read() as s:
+        run = s.get(PipelineRun, int(run_id))
+        if run is None:
+            raise NotFound(f"There is no pipeline run #{run_id}: pick one of the workspace's runs "
+                           "(or run the pipeline first).")
+        offers, customers = s.execute(select(func.count(), func.count(distinct(Offer.customer_id)))
+                                      .where(Offer.run_id == run.id)).one()
+        section = dict((run.config_json or {}).get("recommend") or {})
+        workspace_id, as_of = run.workspace_id, run.as_of
+    defaults = RecommendConfig()
+    weights = {name: float(section.get(f"weight_{name}", defaults.weights[name])) for name in COMPONENTS}
+    return OfferRun(run_id=int(run_id), workspace_id=workspace_id, as_of=as_of,
+                    top_n=int(section.get("top_n", defaults.top_n)), weights=weights,
+                    offers=int(offers), customers=int(customers))
+
+
+def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
+                 min_score: float | None = None, limit: int | None = None) -> pd.DataFrame:
+    """The offers of a run, one row per offer, best score first.
+
+    Args:
+        db: the Database.
+        run_id: the pipeline run.
+        segment, scenario, family: keep offers whose customer's RFM segment code /
+            scenario code / product family is this value (or one of these values);
+            None keeps all.
+        min_score: keep offers scoring at least this (0..1).
+        limit: at most this many rows (the best scores); None for all.
+    Returns:
+        Columns :data:`OFFER_VIEW_COLUMNS`: ``customer_id`` and ``product_id`` are the
+        codes as the source gives them, ``affinity, popularity, profit, scenario_fit``
+        the stored components (NaN when the component had no data), ``match_pct`` the
+        score in whole per cent, ``explanation`` the rendered English sentence,
+        ``segment`` the RFM segment code and ``segment_label`` its English label.
+        Sorted by score (descending), then customer and rank.
+    """
+    families = _families(db, run_id) if family is not None else None
+    stmt = _filtered(_offer_select(run_id), run_id, families, segment=segment, scenario=scenario,
+                     family=family, min_score=min_score)
+    stmt = stmt.order_by(Offer.score.desc(), Customer.customer_code, Offer.rank)
+    if limit is not None:
+        stmt = stmt.limit(max(int(limit), 0))
+    frame = _read(db, stmt)
+    if families is None:
+        families = _families(db, run_id, frame["product_pk"].unique().tolist())
+    return _shape(frame, families, _run_top_n(db, run_id))
+
+
+def count_offers(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
+                 min_score: float | None = None) -> int:
+    """How many offers of the run pass the filters (same meaning as :func:`offers_frame`)."""
+    families = _families(db, run_id) if family is not None else None
+    inner = _filtered(_joined(Offer.id), run_id, families, segment=segment, scenario=scenario, family=family,
+                      min_score=min_score)
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(inner.subquery())) or 0)
+
+
+def customer_offers(db, run_id: int, customer_code: str) -> pd.DataFrame:
+    """One customer's offers in a run, by rank (columns as :func:`offers_frame`).
+
+    Args:
+        db: the Database.
+        run_id: the pipeline run (None gives an empty frame).
+        customer_code: the customer's id as the source gives it (normalised here).
+    Returns:
+        The customer's offers sorted by rank; empty when the customer has none.
+    """
+    code = normalise_id(customer_code)
+    if run_id is None or code is None:
+        return _shape(pd.DataFrame(columns=_RAW_COLUMNS), pd.Series(dtype="string"), 3)
+    stmt = _offer_select(run_id).where(Customer.customer_code == code).order_by(Offer.rank)
+    frame = _read(db, stmt)
+    return _shape(frame, _families(db, run_id, frame["product_pk"].tolist()), _run_top_n(db, run_id))
+
+
+def offer_counts(db, run_id: int) -> pd.DataFrame:
+    """Offers and customers per RFM segment and scenario of a run.
+
+    Returns:
+        Columns ``segment`` (code, ``<NA>`` for customers without a segment),
+        ``segment_label``, ``scenario``, ``offers`` and ``customers`` (int64); segments
+        with most offers first, scenarios in SCENARIOS order.
+    """
+    stmt = (select(RunCustomer.rfm_segment.label("segment"), Offer.scenario.label("scenario"),
+                   func.count().label("offers"), func.count(distinct(Offer.customer_id)).label("customers"))
+            .select_from(Offer)
+            .outerjoin(RunCustomer, and_(RunCustomer.run_id == Offer.run_id,
+                                         RunCustomer.customer_id == Offer.customer_id))
+            .where(Offer.run_id == run_id)
+            .group_by(RunCustomer.rfm_segment, Offer.scenario))
+    frame = _read(db, stmt)
+    frame["segment"] = frame["segment"].astype("string")
+    frame["scenario"] = frame["scenario"].astype("string")
+    frame["segment_label"] = _labels(frame["segment"])
+    for col in ("offers", "customers"):
+        frame[col] = frame[col].astype("int64")
+    size = frame.groupby("segment", dropna=False)["offers"].transform("sum")
+    order = frame["scenario"].map({s: i for i, s in enumerate(SCENARIOS)}).fillna(len(SCENARIOS))
+    frame = frame.assign(_size=size, _order=order).sort_values(
+        ["_size", "segment", "_order", "scenario"], ascending=[False, True, True, True], kind="mergesort",
+        na_position="last")
+    return frame[["segment", "segment_label", "scenario", "offers", "customers"]].reset_index(drop=True)
+
+
+def offer_count_rows(counts: pd.DataFrame) -> pd.DataFrame:
+    """One row per offer (``segment`` label, ``scenario``) from :func:`offer_counts`.
+
+    For figure builders that count rows (``crm_core.charts.offers.offers_by_scenario_figure``),
+    without fetching every offer from the database.
+    """
+    repeated = counts.loc[counts.index.repeat(counts["offers"].to_numpy())]
+    return pd.DataFrame({"segment": repeated["segment_label"].astype("string").to_numpy(),
+                         "scenario": repeated["scenario"].astype("string").to_numpy()})
+
+
+def offer_scores(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
+                 min_score: float | None = None, max_rows: int = 50_000) -> pd.DataFrame:
+    """Scenario and score of the offers passing the filters, for the score distribution.
+
+    When more than ``max_rows`` offers pass, a systematic sample (every k-th offer
+    by id, so the same run always gives the same sample) of at most about
+    ``max_rows`` is returned; ``attrs["sample_every"]`` says k (1: every offer).
+    """
+    families = _families(db, run_id) if family is not None else None
+    total = count_offers(db, run_id, segment=segment, scenario=scenario, family=family, min_score=min_score)
+    every = max(1, -(-total // max(int(max_rows), 1)))
+    stmt = _filtered(_joined(Offer.scenario, Offer.score), run_id, families, segment=segment, scenario=scenario,
+                     family=family, min_score=min_score).order_by(Offer.id)
+    frame = _read(db, stmt).iloc[::every]
+    out = pd.DataFrame({"scenario": frame["scenario"].astype("string").to_numpy(),
+                        "score": frame["score"].astype("float64").to_numpy()})
+    out.attrs["sample_every"] = every
+    return out
+
+
+def offer_filter_choices(db, run_id: int) -> OfferFilterChoices:
+    """The segments, scenarios and families that occur among the run's offers."""
+    with db.read() as s:
+        segments = s.scalars(select(RunCustomer.rfm_segment).distinct().select_from(Offer)
+                             .join(RunCustomer, and_(RunCustomer.run_id == Offer.run_id,
+                                                     RunCustomer.customer_id == Offer.customer_id))
+                             .where(Offer.run_id == run_id, RunCustomer.rfm_segment.is_not(None))).all()
+        scenarios = set(s.scalars(select(Offer.scenario).distinct().where(Offer.run_id == run_id)).all())
+    families = _families(db, run_id)
+    ordered = [x for x in SCENARIOS if x in scenarios] + sorted(scenarios - set(SCENARIOS))
+    return OfferFilterChoices(segments=tuple(sorted(segments)), scenarios=tuple(ordered),
+                              families=tuple(sorted(families.dropna().unique())))
+
+
+# --------------------------------------------------------------------------- internals
+
+_RAW_COLUMNS = ["offer_id", "customer_id", "rank", "product_pk", "product_id", "product_name", "scenario", "score",
+                *COMPONENTS, "expected_revenue", "explanation_code", "explanation_params", "audit_score", "gate",
+                "flags", "state", "segment"]
+
+
+def _joined(*columns):
+    """``columns`` from the offers joined with their customers and run customers (segments)."""
+    return (select(*columns).select_from(Offer).join(Customer, Customer.id == Offer.customer_id)
+            .outerjoin(RunCustomer, and_(RunCustomer.run_id == Offer.run_id,
+                                         RunCustomer.customer_id == Offer.customer_id)))
+
+
+def _offer_select(run_id: int):
+    """Every column of the offers of a run, before filters and order."""
+    components = [Offer.components_json[name].as_float().label(name) for name in COMPONENTS]
+    return (_joined(Offer.id.label("offer_id"), Customer.customer_code.label("customer_id"), Offer.rank,
+                    Offer.product_id.label("product_pk"), Product.product_code.label("product_id"),
+                    Product.name.label("product_name"), Offer.scenario, Offer.score, *components,
+                    Offer.expected_revenue, Offer.explanation_code,
+                    Offer.explanation_params_json.label("explanation_params"), Offer.audit_score, Offer.gate,
+                    Offer.flags, Offer.state, RunCustomer.rfm_segment.label("segment"))
+            .join(Product, Product.id == Offer.product_id).where(Offer.run_id == run_id))
+
+
+def _wanted(choice: Choice) -> list[str] | None:
+    """A filter value as a list of strings (None: no filter)."""
+    if choice is None:
+        return None
+    if isinstance(choice, str):
+        return [choice]
+    return [str(c) for c in choice]
+
+
+def _filtered(stmt, run_id: int, families: pd.Series | None, *, segment: Choice, scenario: Choice, family: Choice,
+              min_score: float | None):
+    """``stmt`` (offers joined with run customers) restricted to the run and the filters."""
+    stmt = stmt.where(Offer.run_id == run_id)
+    segments = _wanted(segment)
+    if segments is not None:
+        stmt = stmt.where(RunCustomer.rfm_segment.in_(segments))
+    scenarios = _wanted(scenario)
+    if scenarios is not None:
+        stmt = stmt.where(Offer.scenario.in_(scenarios))
+    if min_score is not None:
+        stmt = stmt.where(Offer.score >= float(min_score))
+    pks = _family_product_pks(families, _wanted(family))
+    if pks is not None:  # one bound parameter per product (SQLite allows 32,766)
+        stmt = stmt.where(Offer.product_id.in_(pks))
+    return stmt
+
+
+def _family_product_pks(families: pd.Series, wanted: list[str] | None) -> list[int] | None:
+    """Product keys whose family is one of ``wanted`` (None: no family filter)."""
+    if wanted is None:
+        return None
+    return [int(pk) for pk in families.index[families.isin(wanted).to_numpy(dtype=bool)]]
+
+
+def _families(db, run_id: int, product_pks: list | None = None) -> pd.Series:
+    """Family of each product offered in the run (or of ``product_pks``), by product key (see the module docstring)."""
+    offered = select(Offer.product_id).distinct().where(Offer.run_id == run_id) if product_pks is None \
+        else [int(pk) for pk in product_pks]
+    products = _read(db, select(Product.id.label("pk"), Product.product_code.label("code"),
+                                Product.family.label("family")).where(Product.id.in_(offered)))
+    family = products.set_index("pk")["family"].astype("string")
+    missing = family.index[family.isna().to_numpy()]
+    if len(missing):
+        no_family = select(Product.id).where(Product.id.in_(offered), Product.family.is_(None))
+        lines = _read(db, select(Transaction.product_id.label("pk"), Transaction.category.label("category"),
+                                 func.count().label("k"))
+                      .where(Transaction.product_id.in_(no_family), Transaction.category.is_not(None))
+                      .group_by(Transaction.product_id, Transaction.category))
+        if len(lines):
+            lines["category"] = lines["category"].astype("string")
+            best = (lines.sort_values(["pk", "k", "category"], ascending=[True, False, True], kind="mergesort")
+                    .drop_duplicates("pk").set_index("pk")["category"])
+            family = family.fillna(best.reindex(family.index).astype("string"))
+    code = products.set_index("pk")["code"].astype("string")
+    return family.fillna(code).astype("string")
+
+
+def _run_top_n(db, run_id: int) -> int:
+    """Offers per customer the run was configured for (3 when unknown)."""
+    with db.read() as s:
+        config = s.scalar(select(PipelineRun.config_json).where(PipelineRun.id == run_id))
+    return int(((config or {}).get("recommend") or {}).get("top_n", RecommendConfig().top_n))
+
+
+def _read(db, stmt) -> pd.DataFrame:
+    """Run a Core select and return its rows as a frame."""
+    with db.engine.connect() as conn:
+        return pd.read_sql_query(stmt, conn)
+
+
+def _labels(codes: pd.Series) -> pd.Series:
+    """English segment labels of segment codes (each distinct code rendered once)."""
+    unique = pd.unique(codes.dropna())
+    labels = {code: segment_label(code) for code in unique}
+    return codes.map(labels).astype("string").fillna("Unsegmented")
+
+
+def _shape(frame: pd.DataFrame, families: pd.Series, top_n: int) -> pd.DataFrame:
+    """Typed columns, family, match %, segment label and rendered explanation."""
+    frame = frame.reset_index(drop=True)
+    params = [p if isinstance(p, dict) else {} for p in frame["explanation_params"].tolist()]
+    codes = frame["explanation_code"].astype(str).to_numpy(dtype=object)
+    out = frame.assign(family=frame["product_pk"].map(families),
+                       match_pct=np.round(pd.to_numeric(frame["score"]).to_numpy(dtype=float) * 100),
+                       explanation=_explanations(codes, params, top_n))
+    out = out.astype({**{c: "string" for c in _STRING_COLUMNS}, **{c: "float64" for c in _FLOAT_COLUMNS},
+                      "offer_id": "int64", "rank": "int64", "match_pct": "int64", "audit_score": "Int64"})
+    out["segment_label"] = _labels(out["segment"])
+    return out[OFFER_VIEW_COLUMNS]
+
+
+_PARAM_TYPES = {"product": pa.string(), "family": pa.string(), "anchor": pa.string(), "scenario": pa.string(),
+                "primary_scenario": pa.string(), "filled": pa.bool_(), "price": pa.float64(),
+                "usual_price": pa.float64()}  # every other parameter is a whole number
+
+
+def _explanations(codes: np.ndarray, params: list[dict], top_n: int) -> list[str]:
+    """English sentences of stored explanations (code + parameters).
+
+    Uses ``crm_core.recommend.explain.render_explanations``; while that module
+    does not offer it, its own sentence builders are applied to the stored
+    parameters, column-wise and once per code (never once per offer).
+    """
+    if not len(codes):
+        return []
+    render = getattr(explain, "render_explanations", None)
+    if render is not None:
+        return list(render(codes, params, top_n))
+    names = sorted({k for keys in explain._PARAMS.values() for k in keys} | set(explain._COMMON))
+    records = pd.DataFrame.from_records(params, columns=names)
+    table = pa.table({n: _arrow_column(records[n], _PARAM_TYPES.get(n, pa.int64())) for n in names})
+    text = np.full(len(codes), "", dtype=object)
+    for code, sentence in explain._SENTENCES.items():
+        where = np.flatnonzero(codes == code)
+        if len(where):
+            text[where] = sentence(table.take(pa.array(where)), top_n).to_pylist()
+    return text.tolist()
+
+
+def _arrow_column(values: pd.Series, kind: pa.DataType) -> pa.Array:
+    """A stored parameter column in the Arrow type the sentence builders expect (null when unknown)."""
+    if kind == pa.string():
+        return pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
+    if kind == pa.bool_():
+        return pa.array(values.astype("boolean").fillna(False).to_numpy(dtype=bool))
+    a = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    a = a if kind == pa.float64() else np.round(a)
+    unknown = ~np.isfinite(a)
+    return pa.array(np.where(unknown, 0, a).astype(kind.to_pandas_dtype()), kind, mask=unknown)

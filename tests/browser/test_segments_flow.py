@@ -1,0 +1,71 @@
+"""Browser: an analyst runs the pipeline, clicks a segment of the treemap, opens a listed customer's 360."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 60_000
+
+
+def _demo_password(credentials_file: Path, username: str) -> str:
+    for line in credentials_file.read_text().splitlines():
+        parts = line.split()
+        if not line.startswith("#") and len(parts) == 3 and parts[1] == username:
+            return parts[2]
+    raise AssertionError(f"{username} not in {credentials_file}")
+
+
+def _go(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+
+
+def test_analyst_goes_from_a_treemap_segment_to_a_customer_360(browser, served_app):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(served_app.url)
+        page.get_by_label("Username").fill("analyst")
+        page.get_by_label("Password", exact=True).fill(_demo_password(served_app.credentials_file, "analyst"))
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("heading", name="Overview").wait_for()
+
+        # The served sample has no run yet (or one from another test): run the pipeline from its page.
+        _go(page, "Run pipeline")
+        page.get_by_role("button", name="Run").click()
+        page.get_by_text(re.compile(r"Run #\d+ as of 2024-03-28 stored")).wait_for()
+        assert page.get_by_text("Timings").count() >= 1
+
+        _go(page, "Segments")
+        treemap = page.locator(".js-plotly-plot").first
+        treemap.wait_for()
+        tile = treemap.locator("g.slice").filter(has_text="Champions").first
+        tile.wait_for()
+        tile.click()
+        # The click set the segment filter: the multiselect shows the segment and the list narrowed.
+        segment_filter = page.get_by_test_id("stMultiSelect").filter(has_text="Segment").first
+        segment_filter.get_by_text("Champions").wait_for()
+        page.get_by_text(re.compile(r"\*?\d+\*? of 40 customers")).first.wait_for()
+        caption = page.get_by_text(re.compile(r"of 40 customers")).first.inner_text()
+        shown = int(re.search(r"(\d+)\s+of 40 customers", caption).group(1))
+        assert 0 < shown < 40
+
+        page.get_by_role("button", name="Open customer 360").click()
+
+        page.get_by_role("heading", name="Customer 360").wait_for()
+        header = page.get_by_role("heading", name=re.compile(r"· C\d{4}$")).first
+        header.wait_for()
+        chosen = header.inner_text().strip().rsplit("· ", 1)[1]
+        assert f"customer_id={chosen}" in page.url  # a link that can be shared
+        labels = [t.strip() for t in page.get_by_test_id("stMetricLabel").all_inner_texts()]
+        values = [t.strip() for t in page.get_by_test_id("stMetricValue").all_inner_texts()]
+        assert dict(zip(labels, values))["Segment"] == "Champions"
+        assert page.locator(".js-plotly-plot").count() >= 1  # the purchase timeline
+    finally:
+        context.close()

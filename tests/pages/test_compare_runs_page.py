@@ -1,0 +1,51 @@
+"""AppTest of Compare runs: the page shows the ARI of the two runs, the migration and the slipped customers."""
+
+from __future__ import annotations
+
+from crm_core import runs
+from tests.pages.apptest_tools import frame_with, metrics
+
+
+def test_comparison_shows_stability_and_the_slipped_list(page_test, runs_app):
+    expected = runs.compare_runs(runs_app.db, runs_app.first_run, runs_app.last_run)
+    at = page_test("pages/compare_runs.py", "viewer").run()
+    assert not at.exception
+    assert at.selectbox(key="cmp_before").value == runs_app.first_run  # default: the previous run ...
+    assert at.selectbox(key="cmp_after").value == runs_app.last_run  # ... against the newest
+    cards = metrics(at)
+    assert cards["Stability (ARI)"] == f"{expected.stability:.2f}"
+    assert cards["In both runs"] == str(expected.customers_both)
+    assert cards["New in after"] == str(expected.only_after) != "0"
+    assert cards["Valuable who slipped"] == str(len(expected.slipped)) != "0"
+    slipped = frame_with(at, "segment_before")
+    assert slipped["customer_id"].tolist() == expected.slipped["customer_id"].tolist()
+    assert set(slipped["segment_before"]) <= {"Champions", "Loyal"}
+    assert set(slipped["segment_after"]) <= {"At Risk", "Can't Lose Them"}
+    assert len(at.get("plotly_chart")) == 1  # the migration Sankey
+    assert any(b.key == "cmp_download" for b in at.get("download_button"))
+
+
+def test_swapping_the_runs_compares_the_other_way(page_test, runs_app):
+    at = page_test("pages/compare_runs.py", "viewer").run()
+    at.selectbox(key="cmp_before").set_value(runs_app.last_run)
+    at.selectbox(key="cmp_after").set_value(runs_app.first_run).run()
+    cards = metrics(at)
+    reverse = runs.compare_runs(runs_app.db, runs_app.last_run, runs_app.first_run)
+    assert cards["Only before"] == str(reverse.only_before)
+    assert cards["Only before"] != "0"
+
+
+def test_the_same_run_twice_is_refused_politely(page_test, runs_app):
+    at = page_test("pages/compare_runs.py", "viewer").run()
+    at.selectbox(key="cmp_before").set_value(runs_app.last_run).run()
+    assert not at.exception
+    assert any("two different runs" in w.value for w in at.warning)
+    assert not at.metric
+
+
+def test_with_one_run_the_page_explains_what_is_needed(app_test):
+    at = app_test("pages/compare_runs.py", "viewer")
+    at.session_state["workspace"] = "shop"
+    at.run()
+    assert not at.exception
+    assert any("comparing needs two" in i.value for i in at.info)

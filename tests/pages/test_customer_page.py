@@ -1,0 +1,72 @@
+"""AppTest of Customer 360: the page shows the chosen customer's own numbers, found by link or by search."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from crm_core import runs
+from crm_core.store.models import Customer, RunCustomer
+from tests.pages.apptest_tools import metrics
+
+
+def test_customer_from_the_link_shows_its_numbers(page_test, runs_app):
+    row = runs.run_customers(runs_app.db, runs_app.last_run).loc["C0007"]
+    at = page_test("pages/customer.py", "viewer")
+    at.query_params["customer_id"] = "C0007"
+    at.run()
+    assert not at.exception
+    assert at.header[0].value == "First7 Last7 · C0007"
+    cards = metrics(at)
+    assert cards["Segment"] == row["segment"]
+    assert cards["Persona"] == row["persona_name"]
+    assert cards["Days since last purchase"] == str(row["recency_days"])
+    assert cards["Orders"] == str(row["frequency"])
+    assert cards["Net total"] == f"£{row['monetary']:,.2f}"
+    assert cards["RFM scores"] == f"R{row['r_score']} F{row['f_score']} M{row['m_score']}"
+    assert cards["Predicted value (CLV)"] == "–"  # not fitted on this sample: never an invented number
+    assert any("Suggested action" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 1  # the purchase timeline
+
+
+def test_value_numbers_are_shown_when_the_run_has_them(page_test, runs_app):
+    with runs_app.db.unit_of_work() as s:
+        pk = s.query(Customer.id).filter(Customer.customer_code == "C0007").scalar()
+        s.execute(update(RunCustomer).where(RunCustomer.run_id == runs_app.last_run, RunCustomer.customer_id == pk)
+                  .values(clv=1234.5, p_alive=0.87, churn_risk="low", expected_purchases=2.25))
+    at = page_test("pages/customer.py", "viewer")
+    at.session_state["customer_id"] = "C0007"
+    at.run()
+    cards = metrics(at)
+    assert cards["Predicted value (CLV)"] == "£1,234.50"
+    assert cards["P(alive)"] == "87%"
+    assert cards["Churn risk"] == "Low"
+    assert cards["Expected purchases"] == "2.2"
+
+
+def test_an_older_run_shows_the_numbers_as_of_its_date(page_test, runs_app):
+    older = runs.run_customers(runs_app.db, runs_app.first_run)
+    code = older.index[0]
+    at = page_test("pages/customer.py", "viewer")
+    at.session_state["customer_id"] = code
+    at.run()
+    at.selectbox(key="cust_run").set_value(runs_app.first_run).run()
+    assert metrics(at)["Orders"] == str(older.loc[code, "frequency"])
+    assert metrics(at)["Net total"] == f"£{older.loc[code, 'monetary']:,.2f}"
+
+
+def test_search_finds_a_customer_by_name_and_shows_it(page_test, runs_app):
+    at = page_test("pages/customer.py", "viewer").run()
+    assert any("Search for a customer" in i.value for i in at.info)
+    at.text_input(key="cust_search").set_value("last12").run()
+    assert at.selectbox(key="cust_match").options == ["C0012 · First12 Last12"]
+    at.button(key="cust_show").click().run()
+    assert at.header[0].value == "First12 Last12 · C0012"
+    assert metrics(at)["Orders"] == str(runs.run_customers(runs_app.db, runs_app.last_run).loc["C0012", "frequency"])
+
+
+def test_unknown_customer_is_an_error_message_not_a_traceback(page_test):
+    at = page_test("pages/customer.py", "viewer")
+    at.session_state["customer_id"] = "NOBODY"
+    at.run()
+    assert not at.exception
+    assert any("No customer 'NOBODY'" in e.value for e in at.error)
