@@ -99,6 +99,25 @@ class ModelHealth:
         return frame
 
 
+    def tracks(self) -> pd.DataFrame:
+        """One row per track: the engine's hit-rate next to the best baseline's, and their ratio.
+
+        Columns ``track, track_label, baseline, baseline_label`` (string), ``customers``
+        (int64), ``engine_hit_rate, baseline_hit_rate`` (float64) and ``ratio`` (float64,
+        NaN when the track had no eligible customers).
+        """
+        rows = [{"track": track, "track_label": TRACK_LABELS.get(track, track), "baseline": best,
+                 "baseline_label": METHOD_LABELS.get(best, best),
+                 "customers": self.evaluation[track]["engine"]["customers"],
+                 "engine_hit_rate": self.evaluation[track]["engine"]["hit_rate"],
+                 "baseline_hit_rate": self.evaluation[track][best]["hit_rate"],
+                 "ratio": float("nan") if self.ratios.get(track) is None else self.ratios[track]}
+                for track, best in self.best_baseline.items()]
+        frame = pd.DataFrame(rows)
+        return frame.astype({"track": "string", "track_label": "string", "baseline": "string",
+                             "baseline_label": "string", "customers": "int64"})
+
+
 def default_cutoff(last_date: dt.date, horizon_days: int) -> dt.date:
     """The cutoff that leaves exactly ``horizon_days`` of truth after it: the last date minus the horizon."""
     return last_date - dt.timedelta(days=int(horizon_days))

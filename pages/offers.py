@@ -127,6 +127,7 @@ version = overview.data_version(ctx.db, ws.id)
 health_key = (ctx.db.url, ws.id, version, run_id)
 results = _health_results()
 may_run = can(ctx.actor, Action.RUN_PIPELINE)
+failed = False
 with st.container(border=True):
     st.caption("Would these offers have found buyers? The engine is trained on the data up to a cutoff and its top "
                "offers are checked against what customers bought in the days after, next to two simple rules: "
@@ -145,13 +146,21 @@ with st.container(border=True):
                     while len(results) > _HEALTH_ENTRIES:
                         results.pop(next(iter(results)))
                 except NextBestError as exc:
+                    failed = True
                     show_error(exc)
     health = results.get(health_key)
-    if health is None:
+    if health is None and not failed:
         st.info("No model-health check for this data yet."
                 + ("" if may_run else " An analyst can run one; its result shows here for everyone."))
-    else:
-        st.metric("Grade", health.grade, help=model_health.GRADE_MEANINGS[health.grade], border=True)
+    elif health is not None:
+        cards = [KpiCard("Grade", health.grade, model_health.GRADE_MEANINGS[health.grade])]
+        for t in health.tracks().itertuples():
+            cards.append(KpiCard(f"{t.track_label}: engine vs best rule",
+                                 f"{t.engine_hit_rate:.1%} vs {t.baseline_hit_rate:.1%}",
+                                 f"Share of {t.customers:,} customers who bought an offered product: the engine's "
+                                 f"offers vs {t.baseline_label.lower()}."
+                                 + ("" if t.ratio != t.ratio else f" Ratio {t.ratio:.2f}.")))
+        kpi_row(cards)
         st.write(health.meaning)
         cut = health.cutoff
         st.caption(f"Trained on data up to {cut:%d %b %Y}; bought in the {health.horizon_days} days after; "
