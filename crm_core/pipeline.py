@@ -139,7 +139,7 @@ def _mark_failed(db, run_id: int, exc: Exception) -> None:
 def _compute(tx, customers_master, products, holdings, as_of, config: Config, stage, timings) -> dict:
     """The pure part of a run: frames in, frames out (no database)."""
     from crm_core.features import customer_features
-    from crm_core.recommend.engine import recommend
+    from crm_core.recommend.engine import prepare
     from crm_core.segment import segment_customers
 
     t0 = stage("features", "Computing recency, frequency, monetary and behaviour features")
@@ -152,7 +152,9 @@ def _compute(tx, customers_master, products, holdings, as_of, config: Config, st
     timings["segments"] = time.perf_counter() - t0
 
     t0 = stage("offers", "Choosing scenarios and scoring next best offers")
-    offers = recommend(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
+    engine = prepare(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
+    offers = engine.offers()
+    offers_model = engine.info()
     timings["offers"] = time.perf_counter() - t0
 
     t0 = stage("audit", "Audit gate")
@@ -161,7 +163,7 @@ def _compute(tx, customers_master, products, holdings, as_of, config: Config, st
     quality = {"customers_with_offers": int(offers["customer_id"].nunique()) if len(offers) else 0,
                "coverage": round(offers["customer_id"].nunique() / max(len(customers), 1), 6) if len(offers) else 0.0,
                "distinct_products_offered": int(offers["product_id"].nunique()) if len(offers) else 0}
-    params = {**seg.params, "notes": list(seg.reasons)}
+    params = {**seg.params, "offers_model": offers_model, "notes": list(seg.reasons) + offers_model["notes"]}
     return {"customers": customers, "offers": offers, "clusters": _cluster_rows(seg.clusters),
             "params": params, "quality": quality}
 

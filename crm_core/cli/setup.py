@@ -7,8 +7,6 @@ from pathlib import Path
 
 from crm_core.cli.common import add_db_options, open_database
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser("setup", help="prepare the database, logins and demo data (run by 'make run')",
@@ -18,23 +16,25 @@ def add_parser(sub) -> None:
                                    "database has no workspace yet.")
     add_db_options(p)
     p.add_argument("--no-demo", action="store_true", help="do not load the demo worlds")
-    p.add_argument("--credentials", default=str(DATA_DIR / "demo_credentials.txt"), metavar="FILE",
-                   help="where first-start passwords are written (default: data/demo_credentials.txt)")
+    p.add_argument("--credentials", metavar="FILE",
+                   help="where first-start passwords are written (default: data/demo_credentials.txt, "
+                        "or NEXTBEST_CREDENTIALS_FILE)")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     """Execute ``setup``."""
-    from crm_core.auth.bootstrap import bootstrap_users, cookie_key
+    from crm_core.auth.bootstrap import bootstrap_users, cookie_key, default_cookie_key_path, default_credentials_path
     from crm_core.demo.load import load_demo_worlds
     from crm_core.workspaces import list_workspaces
 
     db = open_database(args.db)
     print("database ready (schema at the newest revision)", flush=True)
-    cookie_key(DATA_DIR / "secrets" / "cookie_key")
-    created = bootstrap_users(db, Path(args.credentials), interactive=sys.stdout.isatty())
+    cookie_key(default_cookie_key_path())
+    credentials = Path(args.credentials) if args.credentials else default_credentials_path()
+    created = bootstrap_users(db, credentials, interactive=sys.stdout.isatty())
     if created:
-        print(f"created {len(created)} logins; passwords are in {args.credentials} (readable only by you)")
+        print(f"created {len(created)} logins; passwords are in {credentials} (readable only by you)")
     if not args.no_demo and not list_workspaces(db):
         load_demo_worlds(db, progress=lambda msg: print(msg, flush=True))
     return 0
