@@ -36,19 +36,38 @@ class Role(enum.IntEnum):
 
 
 class Action(enum.Enum):
-    """Things a user can do, each with the least role that may do it."""
+    """Things a user can do; ``min_role`` is the least role that may do each."""
 
-    VIEW = Role.VIEWER
-    IMPORT_DATA = Role.ANALYST
-    RUN_PIPELINE = Role.ANALYST
-    DRAFT_PITCH = Role.ANALYST
-    SUBMIT_OFFERS = Role.ANALYST
-    DECIDE_OFFERS = Role.MANAGER
-    EXPORT_CAMPAIGN = Role.MANAGER
-    MANAGE_USERS = Role.ADMIN
-    MANAGE_POLICIES = Role.ADMIN
-    MANAGE_CATALOG = Role.ADMIN
-    MANAGE_WORKSPACES = Role.ADMIN
+    VIEW = "view"
+    IMPORT_DATA = "import data"
+    RUN_PIPELINE = "run the pipeline"
+    DRAFT_PITCH = "draft pitches"
+    SUBMIT_OFFERS = "submit offers"
+    DECIDE_OFFERS = "decide on offers"
+    EXPORT_CAMPAIGN = "export campaigns"
+    MANAGE_USERS = "manage users"
+    MANAGE_POLICIES = "manage gating policies"
+    MANAGE_CATALOG = "manage the catalog"
+    MANAGE_WORKSPACES = "manage workspaces"
+
+    @property
+    def min_role(self) -> "Role":
+        return _MIN_ROLE[self]
+
+
+_MIN_ROLE = {
+    Action.VIEW: Role.VIEWER,
+    Action.IMPORT_DATA: Role.ANALYST,
+    Action.RUN_PIPELINE: Role.ANALYST,
+    Action.DRAFT_PITCH: Role.ANALYST,
+    Action.SUBMIT_OFFERS: Role.ANALYST,
+    Action.DECIDE_OFFERS: Role.MANAGER,
+    Action.EXPORT_CAMPAIGN: Role.MANAGER,
+    Action.MANAGE_USERS: Role.ADMIN,
+    Action.MANAGE_POLICIES: Role.ADMIN,
+    Action.MANAGE_CATALOG: Role.ADMIN,
+    Action.MANAGE_WORKSPACES: Role.ADMIN,
+}
 
 
 @dataclass(frozen=True)
@@ -69,16 +88,15 @@ SYSTEM_CLI = Actor("cli", Role.ADMIN)
 
 def can(actor: Actor, action: Action) -> bool:
     """Whether ``actor`` may take ``action``."""
-    return actor.role >= action.value
+    return actor.role >= action.min_role
 
 
 def require(actor: Actor | None, action: Action) -> None:
     """Raise PermissionDenied unless ``actor`` may take ``action``."""
     if actor is None:
-        raise PermissionDenied(f"Log in to {action.name.lower().replace('_', ' ')}.")
+        raise PermissionDenied(f"Log in to {action.value}.")
     if not can(actor, action):
-        need = action.value.label
         raise PermissionDenied(
-            f"{actor.username} is a {actor.role.label} and may not "
-            f"{action.name.lower().replace('_', ' ')}: that needs the {need} role or higher."
+            f"{actor.username} is a {actor.role.label} and may not {action.value}: "
+            f"that needs the {action.min_role.label} role or higher."
         )
