@@ -47,6 +47,7 @@ def _keep_valid(key: str, options) -> None:
 
 
 def _chosen(values: list) -> list | None:
+    """A multiselect value as a filter: None (no filter) when nothing is chosen."""
     return list(values) or None
 
 

@@ -84,6 +84,15 @@ def test_comparison_table_has_one_row_per_track_and_method(health):
     assert table.loc[2, "vs_best_baseline"] == pytest.approx(0.5, abs=1e-5)  # repeat 1/3 vs popularity 2/3
 
 
+def test_tracks_put_the_engine_next_to_the_best_baseline(health):
+    tracks = health.tracks()
+    assert tracks["track"].tolist() == ["all", "new"] and tracks["baseline"].tolist() == ["popularity"] * 2
+    assert tracks["customers"].tolist() == [3, 2]
+    assert tracks["baseline_hit_rate"].tolist() == pytest.approx([2 / 3, 1.0], abs=1e-6)
+    assert tracks["ratio"].tolist() == pytest.approx([health.ratios["all"], health.ratios["new"]])
+    assert tracks["engine_hit_rate"].tolist() == [health.evaluation[t]["engine"]["hit_rate"] for t in ("all", "new")]
+
+
 @pytest.mark.parametrize(("ratios", "grade"), [
     ((1.10, 1.5), "A"), ((0.462 / 0.42, 1.2), "A"), ((1.0999, 2.0), "B"), ((1.0, 1.0), "B"),
     ((2.0, 0.999), "C"), ((0.5, 0.5), "C"), ((1.2, None), "A"), ((math.inf, 1.0), "B"),

@@ -90,8 +90,12 @@ def test_analyst_runs_model_health_and_a_viewer_then_sees_the_stored_grade(offer
     _ok(analyst)
     assert not analyst.error
     expected = evaluate_workspace(page_db, ws.id, actor=_actor("analyst"), config=Config())
-    grades = {m.label: m.value for m in analyst.metric}
-    assert grades["Grade"] == expected.grade in {"A", "B", "C"}
+    cards = {m.label: m.value for m in analyst.metric}
+    assert cards["Grade"] == expected.grade in {"A", "B", "C"}
+    all_track = expected.tracks().iloc[0]
+    assert cards["All products: engine vs best rule"] == \
+        f"{all_track['engine_hit_rate']:.1%} vs {all_track['baseline_hit_rate']:.1%}"
+    assert any(m.value == expected.meaning for m in analyst.markdown)
     health_table = next(df.value for df in analyst.dataframe if "vs_best_baseline" in df.value.columns)
     assert health_table["method"].tolist() == ["engine", "popularity", "repeat", "engine", "popularity"]
     assert health_table["hit_rate"].tolist()[0] == expected.evaluation["all"]["engine"]["hit_rate"]
@@ -107,6 +111,7 @@ def test_a_workspace_without_data_explains_instead_of_failing(offers_page):
     at.button(key="model_health_run").click().run()
     _ok(at)
     assert any("no transactions yet" in e.value for e in at.error)
+    assert not any("No model-health check" in i.value for i in at.info)  # the error says it all
     assert "Grade" not in {m.label for m in at.metric}
 
 
