@@ -81,23 +81,25 @@ elif scores is None:
 else:
     note = view.run.value_model_note
     kpi_row([
-        KpiCard("Segment", scores.segment.label if scores.segment else "–", scores.segment.description
-                if scores.segment else None),
-        KpiCard("Persona", scores.persona_name or "–", f"Cluster {scores.cluster}" if scores.cluster else None),
+        KpiCard("Segment", scores.segment.label if scores.segment else "–",
+                scores.segment.description if scores.segment else None),
+        KpiCard("Persona", scores.persona_name or "–", f"Cluster {scores.cluster}." if scores.cluster else None),
+    ])
+    kpi_row([
         KpiCard("Predicted value (CLV)", format_money(scores.clv, ws), note or "Expected revenue over the horizon."),
+        KpiCard("Expected purchases", "–" if scores.expected_purchases is None
+                else f"{scores.expected_purchases:.1f}", note or "Purchase days expected over the horizon."),
         KpiCard("P(alive)", "–" if scores.p_alive is None else f"{scores.p_alive:.0%}", note),
         KpiCard("Churn risk", (scores.churn_risk or "–").capitalize(),
                 note if scores.churn_score is None else f"Churn score {scores.churn_score:.2f}."),
     ])
     kpi_row([
-        KpiCard("Days since last purchase", format_count(scores.recency_days),
-                f"Last purchase {scores.last_purchase:%d %b %Y}."),
+        KpiCard("Recency (days)", format_count(scores.recency_days),
+                f"Days from the last purchase ({scores.last_purchase:%d %b %Y}) to the run's date."),
         KpiCard("Orders", format_count(scores.frequency), f"Customer since {scores.first_purchase:%d %b %Y}."),
         KpiCard("Net total", format_money(scores.monetary, ws), "Sales minus returns up to the run's date."),
         KpiCard("RFM scores", f"R{scores.r_score} F{scores.f_score} M{scores.m_score}",
                 "1 (lowest) to 5 (highest) among this run's customers; R5 = most recent."),
-        KpiCard("Expected purchases", "–" if scores.expected_purchases is None
-                else f"{scores.expected_purchases:.1f}", note or "Purchase days expected over the horizon."),
     ])
     if scores.segment:
         st.info(f"**{scores.segment.label}**: {scores.segment.description}  \n"

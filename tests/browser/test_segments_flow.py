@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +24,18 @@ def _demo_password(credentials_file: Path, username: str) -> str:
 def _go(page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
     page.get_by_role("heading", name=title).first.wait_for()
+
+
+def _click_until(target, shown, attempts: int = 3) -> None:
+    """Click ``target`` until ``shown`` appears: on a loaded machine Plotly may not listen yet at the first click."""
+    for attempt in range(attempts):
+        target.click()
+        try:
+            shown.wait_for(timeout=TIMEOUT_MS // attempts)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
 
 
 def test_analyst_goes_from_a_treemap_segment_to_a_customer_360(browser, served_app):
@@ -47,10 +60,9 @@ def test_analyst_goes_from_a_treemap_segment_to_a_customer_360(browser, served_a
         treemap.wait_for()
         tile = treemap.locator("g.slice").filter(has_text="Champions").first
         tile.wait_for()
-        tile.click()
-        # The click set the segment filter: the multiselect shows the segment and the list narrowed.
+        # The click sets the segment filter: the multiselect shows the segment and the list narrows.
         segment_filter = page.get_by_test_id("stMultiSelect").filter(has_text="Segment").first
-        segment_filter.get_by_text("Champions").wait_for()
+        _click_until(tile, segment_filter.get_by_text("Champions"))
         page.get_by_text(re.compile(r"\*?\d+\*? of 40 customers")).first.wait_for()
         caption = page.get_by_text(re.compile(r"of 40 customers")).first.inner_text()
         shown = int(re.search(r"(\d+)\s+of 40 customers", caption).group(1))

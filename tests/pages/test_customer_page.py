@@ -19,7 +19,7 @@ def test_customer_from_the_link_shows_its_numbers(page_test, runs_app):
     cards = metrics(at)
     assert cards["Segment"] == row["segment"]
     assert cards["Persona"] == row["persona_name"]
-    assert cards["Days since last purchase"] == str(row["recency_days"])
+    assert cards["Recency (days)"] == str(row["recency_days"])
     assert cards["Orders"] == str(row["frequency"])
     assert cards["Net total"] == f"£{row['monetary']:,.2f}"
     assert cards["RFM scores"] == f"R{row['r_score']} F{row['f_score']} M{row['m_score']}"
