@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 CUSTOMER_KEY = "customer_id"
 WORKSPACE_KEY = "workspace"
 _WORKSPACE_CHOICE = "_nextbest_workspace_choice"  # survives page switches, unlike widget state
+_LINK_SEEN = "_nextbest_workspace_link_seen"  # a ?workspace= link applies once, then the picker rules
 AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
 _SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "INR": "₹"}
 
@@ -151,10 +152,16 @@ def workspace_picker(db: Database) -> WorkspaceInfo | None:
     names = [w.name for w in workspaces]
     # Widget state does not follow the user from page to page, so the choice is
     # also remembered under a plain key and written back before drawing.
+    # A shared link names its workspace (?workspace=...); it wins over the session's choice once.
+    linked = st.query_params.get(WORKSPACE_KEY)
     current = st.session_state.get(WORKSPACE_KEY)
     remembered = st.session_state.get(_WORKSPACE_CHOICE)
-    st.session_state[WORKSPACE_KEY] = (current if current in names
-                                       else remembered if remembered in names else names[0])
+    preferred = [n for n in names if "shop" in n.lower()] or names  # the demo opens on the shop
+    st.session_state[WORKSPACE_KEY] = (linked if linked in names and linked != st.session_state.get(_LINK_SEEN)
+                                       else current if current in names
+                                       else remembered if remembered in names else preferred[0])
+    if linked in names:
+        st.session_state[_LINK_SEEN] = linked
     choice = st.sidebar.selectbox("Workspace", names, key=WORKSPACE_KEY,
                                   help="Each workspace is a separate data world (e.g. a shop, a bank).")
     st.session_state[_WORKSPACE_CHOICE] = choice
@@ -207,7 +214,10 @@ def show_error(exc: BaseException) -> None:
 def open_customer(customer_id: str) -> None:
     """Go to Customer 360 for ``customer_id`` (sets the query parameter and the session key)."""
     st.session_state[CUSTOMER_KEY] = str(customer_id)
-    st.switch_page(str(page_spec("customer.py").path), query_params={CUSTOMER_KEY: str(customer_id)})
+    params = {CUSTOMER_KEY: str(customer_id)}
+    if st.session_state.get(_WORKSPACE_CHOICE):
+        params[WORKSPACE_KEY] = st.session_state[_WORKSPACE_CHOICE]
+    st.switch_page(str(page_spec("customer.py").path), query_params=params)
 
 
 def selected_customer_id() -> str | None:
