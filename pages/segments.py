@@ -74,7 +74,8 @@ for note in run.notes:
 kpis = explorer_kpis(customers)
 kpi_row([
     KpiCard("Customers", format_count(kpis.customers), "Customers with a sale up to the run's date."),
-    KpiCard("Revenue", format_money(kpis.revenue, ws, decimals=0), "Net total of these customers."),
+    KpiCard("Revenue", format_money(kpis.revenue, ws, compact=True),
+            f"Net total of these customers: {format_money(kpis.revenue, ws)}."),
     KpiCard("Mean predicted value", format_money(kpis.mean_clv, ws, decimals=0),
             run.value_model_note or "Mean CLV over the value horizon."),
     KpiCard("High churn risk", "–" if kpis.high_churn_share is None else f"{kpis.high_churn_share:.0%}",

@@ -1,8 +1,10 @@
 """RFM scores 1-5 and the eleven named segments.
 
-Score = ceil(5 x percentile rank), where the percentile rank of a value is the
-share of customers whose value is at most it (``rank(method="max") / n``):
-tied values always share a score, even when most customers bought once.
+Score = ceil(5 x percentile rank), where the percentile rank of a value is its
+lowest rank among the customers over their number (``rank(method="min") / n``):
+tied values always share a score, and the lowest value always scores 1, so when
+most customers bought once those one-off buyers are F1 (New, Promising, Lost)
+rather than lifted to the middle score by their own number.
 Recency is scored on ``-recency_days`` so that recent buyers score high.
 Segments come from the grid of R against FM = (F + M) / 2 in
 :mod:`crm_core.segment.settings`, the first matching box winning.
@@ -87,7 +89,7 @@ def score(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
     if n == 0:
         return pd.Series(np.array([], dtype="int64"), index=values.index)
     keyed = values if higher_is_better else -values
-    rank = keyed.rank(method="max").to_numpy(dtype="int64")
+    rank = keyed.rank(method="min").to_numpy(dtype="int64")
     # integer arithmetic: ceil(5 * rank / n) without float rounding at the boundaries
     return pd.Series((5 * rank + n - 1) // n, index=values.index, dtype="int64")
 

@@ -22,9 +22,9 @@ def features(recency, frequency, monetary) -> pd.DataFrame:
     )
 
 
-def test_score_is_ceil_of_five_times_the_share_at_or_below():
-    # shares at or below: 3/5, 3/5, 3/5, 4/5, 5/5 -> 3, 3, 3, 4, 5
-    assert score(pd.Series([1, 1, 1, 2, 3])).tolist() == [3, 3, 3, 4, 5]
+def test_score_is_ceil_of_five_times_the_lowest_rank_share():
+    # lowest ranks 1, 1, 1, 4, 5 of 5 -> ceil(1), ceil(1), ceil(1), ceil(4), ceil(5)
+    assert score(pd.Series([1, 1, 1, 2, 3])).tolist() == [1, 1, 1, 4, 5]
     # exact boundaries: rank 2 of 10 -> ceil(1.0) = 1, not 2 (no float rounding)
     assert score(pd.Series(range(10))).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
@@ -45,7 +45,18 @@ def test_everybody_bought_once_all_on_one_day():
     f = features([7] * 6, [1] * 6, [10.0, 10.0, 20.0, 30.0, 40.0, 50.0])
     s = rfm_scores(f)
     assert s["r_score"].nunique() == 1 and s["f_score"].nunique() == 1  # ties share a score
-    assert s["m_score"].tolist() == [2, 2, 3, 4, 5, 5]
+    assert s["m_score"].tolist() == [1, 1, 3, 4, 5, 5]
+
+
+def test_when_most_bought_once_one_off_buyers_are_f1_and_recent_ones_new():
+    n = 100
+    frequency = [1] * 60 + [2] * 25 + [5] * 15
+    recency = list(range(30)) + list(range(70, 100)) + list(range(30, 70))  # one-off buyers: newest and oldest
+    s = rfm_scores(features(recency, frequency, [10.0] * 60 + [30.0] * 40))
+    assert set(s["f_score"].iloc[:60]) == {1}
+    assert s["f_score"].iloc[60] == 4 and s["f_score"].iloc[-1] == 5
+    segments = assign_segments(s, RfmConfig())
+    assert segments.iloc[0] == "NEW" and segments.iloc[59] == "LOST"
 
 
 def test_returns_exceeding_sales_score_lowest_on_monetary():
@@ -104,6 +115,7 @@ def test_scores_in_range_ties_equal_and_one_segment_each(recency, frequency, mon
         order = np.argsort(f[col].to_numpy(), kind="stable")
         sc = s[score_col].to_numpy()[order]
         assert (np.diff(sc) <= 0).all() if col == "recency_days" else (np.diff(sc) >= 0).all()
-    assert s[["f_score"]].max().iloc[0] == 5 and s["r_score"].max() == 5  # the best always scores 5
+    lowest = -(-5 // n)  # ceil(5 / n): 1 from five customers on
+    assert s["f_score"].min() == lowest and s["r_score"].min() == lowest  # the worst value scores lowest
     segments = assign_segments(s, RfmConfig())
     assert len(segments) == n and segments.isin(list(SEGMENT_CODES)).all()
