@@ -179,6 +179,7 @@ class Transaction(Base):
         Index("ix_transactions_ws_date", "workspace_id", "invoice_date"),
         Index("ix_transactions_ws_invoice", "workspace_id", "invoice_code"),
         Index("ix_transactions_customer", "customer_id"),
+        Index("ix_transactions_product", "product_id"),  # revision 0003: product families, popularity
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
