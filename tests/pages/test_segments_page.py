@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.shell import format_money
 from crm_core import runs
 from tests.pages.apptest_tools import frame_with, metrics
 
@@ -16,7 +17,7 @@ def test_kpis_and_charts_come_from_the_newest_run(page_test, runs_app):
     customers = runs.run_customers(runs_app.db, runs_app.last_run)
     cards = metrics(at)
     assert cards["Customers"] == "40" == str(len(customers))
-    assert cards["Revenue"] == f"£{customers['monetary'].sum():,.0f}"
+    assert cards["Revenue"] == format_money(customers["monetary"].sum(), "GBP", compact=True)
     # the value model could not be fitted on 40 customers: no invented number, and the page says why
     assert cards["Mean predicted value"] == "–"
     assert any("value model" in w.value for w in at.warning)
@@ -29,7 +30,7 @@ def test_an_older_run_shows_its_own_customers(page_test, runs_app):
     at.selectbox(key="seg_run").set_value(runs_app.first_run).run()
     first = runs.run_customers(runs_app.db, runs_app.first_run)
     assert metrics(at)["Customers"] == str(len(first)) != "40"
-    assert metrics(at)["Revenue"] == f"£{first['monetary'].sum():,.0f}"
+    assert metrics(at)["Revenue"] == format_money(first["monetary"].sum(), "GBP", compact=True)
     assert sorted(_listed(at)["customer_id"]) == sorted(first.index)
 
 
