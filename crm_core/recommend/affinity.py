@@ -19,7 +19,7 @@ from scipy.linalg import lapack
 
 from crm_core.errors import ModelNotFitted
 
-_CHUNK_CELLS = 8_000_000  # customers x products scored at once (~64 MB of float64)
+_CHUNK_CELLS = 8_000_000  # customers x products scored at once (~32 MB of float32)
 
 
 class ItemItemModel:
@@ -35,19 +35,21 @@ class ItemItemModel:
         self.max_products = int(max_products)
 
     def fit(self, pairs: pd.DataFrame, n_customers: int, n_products: int) -> "ItemItemModel":
-        """Fit on (customer code ``c``, product code ``p``) pairs; returns self."""
-        buyers = np.bincount(pairs["p"].to_numpy(), minlength=n_products)
+        """Fit on (customer code ``c``, product code ``p``) pairs sorted by ``c, p``; returns self."""
+        c, p = pairs["c"].to_numpy(), pairs["p"].to_numpy()
+        buyers = np.bincount(p, minlength=n_products)
         order = np.lexsort((np.arange(n_products), -buyers))
         items = np.sort(order[: min(self.max_products, int((buyers > 0).sum()))])
         column = np.full(n_products, -1, dtype=np.int64)
         column[items] = np.arange(len(items))
-        m = column[pairs["p"].to_numpy()]
+        m = column[p]
         keep = m >= 0
-        X = sp.csr_matrix((np.ones(int(keep.sum())), (pairs["c"].to_numpy()[keep], m[keep])),
+        # Pairs are sorted by customer then product, and columns follow product codes: CSR as it stands.
+        indptr = np.zeros(n_customers + 1, dtype=np.int64)
+        np.cumsum(np.bincount(c[keep], minlength=n_customers), out=indptr[1:])
+        X = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), m[keep].astype(np.int32), indptr),
                           shape=(n_customers, len(items)))
-        X.data[:] = 1.0
-        X = X.astype(np.float32)
-        G = (X.T @ X).toarray()
+        G = _cooccurrence(X)
         weights = np.zeros((len(items), len(items)), dtype=np.float32)
         if len(items):
             weights = _ease_weights(G, self.regularisation)
@@ -62,57 +64,27 @@ class ItemItemModel:
         if not hasattr(self, "weights_"):
             raise ModelNotFitted("ItemItemModel.fit() must run before scoring.")
 
-    def score(self, offerable: np.ndarray, k: int, known_pairs: pd.DataFrame,
-              rows: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-        """Top-``k`` new products per customer and the model score of the known pairs.
+    def block_size(self) -> int:
+        """Customers to score at once so that a block of scores stays near 32 MB."""
+        return max(1024, _CHUNK_CELLS // max(len(self.items_), 1))
 
-        Args:
-            offerable: bool per product code; others are never proposed.
-            k: products proposed per customer (fewer when not enough).
-            known_pairs: pairs ``c, p`` to score (bought or held products are
-                never proposed as new: the fitted matrix marks them).
-            rows: customer codes to score (sorted); all when None.
-        Returns:
-            (frame ``c, p, model_score`` of proposals, model score per known pair).
-        """
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """Dense (rows x model products) float32 affinity of the customers ``rows`` for every model product."""
         self._check()
-        W, items = self.weights_, self.items_
-        rows = np.arange(self.matrix_.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
-        X = self.matrix_[rows]
-        C, m = X.shape
-        known_score = np.zeros(len(known_pairs))
-        kc = np.searchsorted(rows, known_pairs["c"].to_numpy())
-        kc = np.where((kc < len(rows)) & (rows[np.minimum(kc, max(len(rows) - 1, 0))] == known_pairs["c"].to_numpy())
-                      if len(rows) else False, kc, -1)
-        kcol = self.column_[known_pairs["p"].to_numpy()]
-        allowed = offerable[items] if m else np.zeros(0, bool)
-        k = int(min(k, int(allowed.sum())))
-        out_c, out_p, out_s = [], [], []
-        step = max(1, _CHUNK_CELLS // max(m, 1))
-        for start in range(0, C, step):
-            stop = min(C, start + step)
-            S = np.asarray(X[start:stop] @ W)
-            sel = (kc >= start) & (kc < stop) & (kcol >= 0)
-            known_score[sel] = S[kc[sel] - start, kcol[sel]]
-            if k == 0:
-                continue
-            S[:, ~allowed] = -np.inf
-            block = X[start:stop].tocoo()
-            S[block.row, block.col] = -np.inf
-            top = np.argpartition(-S, k - 1, axis=1)[:, :k]
-            vals = np.take_along_axis(S, top, axis=1)
-            customers = np.repeat(rows[start:stop], k)
-            ok = np.isfinite(vals.ravel())
-            out_c.append(customers[ok])
-            out_p.append(items[top.ravel()[ok]])
-            out_s.append(vals.ravel()[ok])
-        frame = pd.DataFrame({"c": np.concatenate(out_c) if out_c else np.zeros(0, np.int64),
-                              "p": np.concatenate(out_p) if out_p else np.zeros(0, np.int64),
-                              "model_score": np.concatenate(out_s) if out_s else np.zeros(0)})
-        return frame, known_score
+        X = self.matrix_[rows] if not _is_range(rows) else self.matrix_[int(rows[0]):int(rows[-1]) + 1]
+        return np.asarray(X @ self.weights_, dtype=np.float32)
 
-    def anchors(self, known_pairs: pd.DataFrame, offer_c: np.ndarray, offer_p: np.ndarray) -> pd.DataFrame:
+    def bought_mask(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row position, model column) of every model product the customers ``rows`` bought or hold."""
+        X = self.matrix_[rows] if not _is_range(rows) else self.matrix_[int(rows[0]):int(rows[-1]) + 1]
+        return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), X.indices
+
+    def anchors(self, offer_c: np.ndarray, offer_p: np.ndarray) -> pd.DataFrame:
         """For each offer, the customer's product that points to it most, with the co-purchase share.
+
+        The anchor is the customer's model product with the highest item-item
+        weight towards the offered product (ties: the smaller product code),
+        the offered product itself excluded.
 
         Returns a frame aligned with the offers: ``anchor`` (product code, -1
         when none), ``share`` (of the anchor's buyers who also bought the
@@ -120,28 +92,70 @@ class ItemItemModel:
         """
         self._check()
         n = len(offer_c)
-        out = pd.DataFrame({"anchor": np.full(n, -1, np.int64), "share": np.zeros(n), "pair_buyers": np.zeros(n)})
-        if n == 0 or len(self.items_) == 0:
-            return out
-        kp = known_pairs.assign(col=self.column_[known_pairs["p"].to_numpy()])
-        kp = kp[kp["col"] >= 0][["c", "p", "col"]]
-        offers = pd.DataFrame({"o": np.arange(n), "c": offer_c, "ocol": self.column_[offer_p]})
-        offers = offers[offers["ocol"] >= 0]
-        joined = offers.merge(kp, on="c")
-        joined = joined[joined["col"] != joined["ocol"]]
-        if joined.empty:
-            return out
-        joined["w"] = self.weights_[joined["col"].to_numpy(), joined["ocol"].to_numpy()]
-        best = joined.sort_values(["o", "w", "p"], ascending=[True, False, True], kind="mergesort") \
-            .drop_duplicates("o")
-        G = self.cooccurrence_
-        both = G[best["col"].to_numpy(), best["ocol"].to_numpy()]
-        base = G[best["col"].to_numpy(), best["col"].to_numpy()]
-        o = best["o"].to_numpy()
-        out.loc[o, "anchor"] = best["p"].to_numpy()
-        out.loc[o, "share"] = np.divide(both, base, out=np.zeros(len(o)), where=base > 0)
-        out.loc[o, "pair_buyers"] = both
-        return out
+        anchor = np.full(n, -1, np.int64)
+        share = np.zeros(n)
+        pair_buyers = np.zeros(n)
+        ocol = self.column_[offer_p] if n else np.zeros(0, np.int64)
+        X = self.matrix_
+        if n and len(self.items_):
+            length = np.where(ocol >= 0, np.diff(X.indptr)[offer_c], 0)
+            starts = np.cumsum(length) - length
+            total = int(length.sum())
+            offer = np.repeat(np.arange(n), length)
+            col = X.indices[np.repeat(X.indptr[offer_c], length) + np.arange(total) - np.repeat(starts, length)]
+            w = self.weights_[col, ocol[offer]].astype(np.float64)
+            w[col == ocol[offer]] = -np.inf  # the offered product cannot anchor itself
+            has = length > 0
+            best = np.full(n, -np.inf)
+            best[has] = np.maximum.reduceat(w, starts[has])
+            # the first column reaching the best weight: columns run in product order, so the smaller code wins
+            hit = np.flatnonzero((w == best[offer]) & np.isfinite(w))
+            first = np.ones(len(hit), dtype=bool)
+            first[1:] = offer[hit][1:] != offer[hit][:-1]
+            o, pos = offer[hit][first], hit[first]
+            G = self.cooccurrence_
+            a_col, o_col = col[pos], ocol[o]
+            both, base = G[a_col, o_col], G[a_col, a_col]
+            anchor[o] = self.items_[a_col]
+            share[o] = np.divide(both, base, out=np.zeros(len(o)), where=base > 0)
+            pair_buyers[o] = both
+        return pd.DataFrame({"anchor": anchor, "share": share, "pair_buyers": pair_buyers})
+
+
+def _cooccurrence(X: sp.csr_matrix) -> np.ndarray:
+    """``X'X`` of a binary CSR matrix as a dense float32 array: customers who bought both of two products.
+
+    Counted from the pairs of columns within each row (a customer buys a few
+    products, so there are far fewer pairs than ``X'X`` would multiply);
+    falls back to the sparse product when rows are long.
+    """
+    m = X.shape[1]
+    lengths = np.diff(X.indptr)
+    if int((lengths.astype(np.int64) ** 2).sum()) > 400_000_000 or m > 46_000:
+        return (X.T @ X).toarray()
+    counts = np.zeros(m * m, dtype=np.int64)
+    step = 1 << 17
+    for lo in range(0, X.shape[0], step):  # blocks of rows bound the memory of the pairs
+        hi = min(X.shape[0], lo + step)
+        start, stop = X.indptr[lo], X.indptr[hi]
+        cols = X.indices[start:stop].astype(np.int64)
+        row_start = np.repeat(X.indptr[lo:hi] - start, lengths[lo:hi])
+        earlier = np.arange(len(cols)) - row_start  # how many columns precede each one in its row
+        total = int(earlier.sum())
+        if total == 0:
+            continue
+        later = np.repeat(np.arange(len(cols)), earlier)
+        offset = np.arange(total) - np.repeat(np.cumsum(earlier) - earlier, earlier)
+        counts += np.bincount(cols[later] * m + cols[row_start[later] + offset], minlength=m * m)
+    G = counts.reshape(m, m)
+    G = G + G.T
+    G[np.diag_indices(m)] = np.bincount(X.indices, minlength=m)
+    return G.astype(np.float32)
+
+
+def _is_range(rows: np.ndarray) -> bool:
+    """True when ``rows`` are consecutive codes (a contiguous slice of the matrix)."""
+    return len(rows) > 0 and int(rows[-1]) - int(rows[0]) == len(rows) - 1
 
 
 def _ease_weights(G: np.ndarray, regularisation: float) -> np.ndarray:
@@ -175,6 +189,5 @@ def cluster_adoption(pairs: pd.DataFrame, cluster_of: np.ndarray, n_products: in
     sizes = np.bincount(cluster_of[cluster_of >= 0], minlength=k).astype(float)
     cl = cluster_of[pairs["c"].to_numpy()]
     keep = cl >= 0
-    counts = np.zeros((k, n_products))
-    np.add.at(counts, (cl[keep], pairs["p"].to_numpy()[keep]), 1.0)
-    return counts / np.maximum(sizes, 1.0)[:, None]
+    counts = np.bincount(cl[keep] * n_products + pairs["p"].to_numpy()[keep], minlength=k * n_products)
+    return counts.reshape(k, n_products).astype(float) / np.maximum(sizes, 1.0)[:, None]

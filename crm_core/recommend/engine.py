@@ -8,21 +8,24 @@ model) so that the offline evaluation can rank the same prepared engine twice.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from crm_core.recommend.affinity import ItemItemModel, cluster_adoption
 from crm_core.recommend.candidates import candidate_pairs
 from crm_core.recommend.catalog import build_catalog
 from crm_core.recommend.diversity import top_offers
 from crm_core.recommend.explain import explain
-from crm_core.recommend.history import CodedLines, History, code_lines, day_number, history_as_of
+from crm_core.recommend.history import CodedLines, History, code_lines, day_number, day_numbers, history_as_of
 from crm_core.recommend.propensity import PurchaseModel, pair_features
-from crm_core.recommend.scenarios import candidate_kinds, primary_scenarios, scenario_names
+from crm_core.recommend.scenarios import candidate_kinds, family_prices, primary_scenarios, scenario_names
 from crm_core.recommend.scoring import popularity_component, profit_component, relative_affinity, weighted_score
 from crm_core.recommend.settings import RecommendConfig
+from crm_core.recommend.text_codes import as_arrow_text, factorize_text
 
 OFFER_COLUMNS = ["customer_id", "rank", "product_id", "family", "scenario", "score", "affinity", "popularity",
                  "profit", "scenario_fit", "explanation_code", "explanation_params", "explanation",
@@ -78,94 +81,174 @@ class PreparedEngine:
                 "purchase_model": self.purchase_model.parameters(), "notes": list(self.notes)}
 
     def offers(self, *, exclude_bought: bool = False) -> pd.DataFrame:
-        """Rank, diversify and explain the offers (see :func:`recommend`)."""
-        cfg, h = self.config, self.history
-        rows = h.customers.index.to_numpy(dtype=np.int64)
-        cand = candidate_pairs(h, self.item_model, self.offerable, rows, cfg, exclude_bought=exclude_bought)
-        if cand.empty:
-            return _empty_offers()
-        prob = self.purchase_model.predict(pair_features(cand, h, self.adoption, self.cluster_of))
-        scen = primary_scenarios(h, self.offerable, cfg)
-        primary = scen["scenario"].reindex(cand["c"].to_numpy()).to_numpy(dtype=np.int64)
-        family_codes = pd.factorize(self.catalog["family"])[0]
-        price = self.catalog["price"].to_numpy(dtype=float)
-        kind, fit, keep = candidate_kinds(cand, primary, family_codes, price, h, cfg)
-        cand = cand.assign(prob=prob, kind=kind, fit=fit, primary=primary)[keep].reset_index(drop=True)
-        p = cand["p"].to_numpy()
-        popularity = popularity_component(h.popularity, self.offerable)
-        profit = profit_component(self.catalog["margin_rate"].to_numpy(dtype=float), self.offerable)
-        components = {"affinity": relative_affinity(cand["c"].to_numpy(), cand["prob"].to_numpy()),
-                      "popularity": None if popularity is None else popularity[p],
-                      "profit": None if profit is None else profit[p],
-                      "scenario_fit": cand["fit"].to_numpy()}
-        score, _ = weighted_score(components, cfg)
-        for name, values in components.items():
-            cand[name] = np.nan if values is None else values
-        cand["score"] = score
-        family_of = family_codes[p]
-        chosen, rank = top_offers(cand["c"].to_numpy(), family_of, p, score, cfg.top_n)
-        o = cand.iloc[chosen].reset_index(drop=True)
-        o["rank"] = rank
-        o["customer_id"] = pd.array(self.lines.customers.to_numpy()[o["c"].to_numpy()], dtype="string")
-        o["product_id"] = pd.array(self.catalog.index.to_numpy()[o["p"].to_numpy()], dtype="string")
-        o["family"] = pd.array(self.catalog["family"].to_numpy()[o["p"].to_numpy()], dtype="string")
-        return self._finish(o, scen)
+        """Rank, diversify and explain the offers (see :func:`recommend`).
 
-    def _finish(self, o: pd.DataFrame, scen: pd.DataFrame) -> pd.DataFrame:
+        Customers are scored in blocks (``ItemItemModel.block_size``), on
+        ``config.threads`` threads, so the memory in use stays that of a few
+        blocks of candidates whatever the number of customers; each block
+        keeps only its chosen offers. Blocks are joined in customer order, so
+        the result does not depend on the threads.
+        """
+        h = self.history
+        rows = h.customers.index.to_numpy(dtype=np.int64)
+        if len(rows) == 0:
+            return _empty_offers()
+        ctx = _OfferContext.of(self)
+        step = self.item_model.block_size()
+        blocks = [rows[start:start + step] for start in range(0, len(rows), step)]
+
+        def block_offers(block_rows):
+            chosen = self._block_offers(block_rows, exclude_bought, ctx)
+            return self._finish(chosen, ctx) if len(chosen["c"]) else None
+
+        if self.config.threads > 1 and len(blocks) > 1:
+            with ThreadPoolExecutor(max_workers=self.config.threads) as pool:
+                frames = list(pool.map(block_offers, blocks))
+        else:
+            frames = [block_offers(b) for b in blocks]
+        frames = [f for f in frames if f is not None]
+        if not frames:
+            return _empty_offers()
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def _block_offers(self, rows: np.ndarray, exclude_bought: bool, ctx: "_OfferContext") -> dict[str, np.ndarray]:
+        """The chosen candidates of one block of customers, with their score components and rank."""
+        cfg, h = self.config, self.history
+        cand = candidate_pairs(h, self.item_model, self.offerable, rows, cfg, exclude_bought=exclude_bought)
+        if not len(cand["c"]):
+            return cand
+        cand["primary"] = ctx.primary_of[cand["c"]]
+        cand["kind"], cand["fit"], keep = candidate_kinds(cand, cand["primary"], ctx.family_codes, ctx.price, h, cfg,
+                                                          ctx.usual)
+        if not keep.all():  # dropped before the purchase model: it scores each pair on its own
+            cand = {name: values[keep] for name, values in cand.items()}
+        cand["prob"] = self.purchase_model.predict_pairs(cand, h, self.adoption, self.cluster_of)
+        c, p = cand["c"], cand["p"]
+        components = {"affinity": relative_affinity(c, cand["prob"]),
+                      "popularity": None if ctx.popularity is None else ctx.popularity[p],
+                      "profit": None if ctx.profit is None else ctx.profit[p],
+                      "scenario_fit": cand["fit"]}
+        score, _ = weighted_score(components, cfg)
+        chosen, rank = top_offers(c, ctx.family_codes[p], p, score, cfg.top_n)
+        o = {name: values[chosen] for name, values in cand.items()}
+        for name, values in components.items():
+            o[name] = np.full(len(chosen), np.nan) if values is None else values[chosen]
+        o["score"] = score[chosen]
+        o["rank"] = rank
+        return o
+
+    def _finish(self, o: dict, ctx: "_OfferContext") -> pd.DataFrame:
         """Add the explanation inputs, render explanations, shape the output frame."""
         cfg, h, cat = self.config, self.history, self.catalog
-        p = o["p"].to_numpy()
-        anchors = self.item_model.anchors(h.pairs, o["c"].to_numpy(), p)
-        names = cat["name"].astype("string").to_numpy(dtype=object)
-        o["anchor_name"] = np.where(anchors["anchor"].to_numpy() >= 0, names[anchors["anchor"].clip(lower=0)], "")
+        c, p = o["c"], o["p"]
+        anchors = self.item_model.anchors(c, p)
+        anchor = anchors["anchor"].to_numpy()
+        o["anchor_name"] = ctx.anchor_names.take(np.where(anchor >= 0, anchor, len(cat)))
         o["share"] = anchors["share"].to_numpy()
-        o["name"] = names[p]
-        own = np.where(o["n"] >= 2, (o["first"] - o["last"]) / (o["n"] - 1).clip(lower=1), np.nan)
-        o["interval"] = np.where(np.isnan(own), h.usual_interval[p], own)
-        o["interval"] = np.where(o["hist"], o["interval"], np.nan)
-        o["price"] = cat["price"].to_numpy(dtype=float)[p]
-        o["usual_price"] = _usual_price(h, cat, o)
+        o["name"] = ctx.anchor_names.take(p)
+        o["family"] = ctx.families.take(p)
+        n, first, last = o["n"], o["first"], o["last"]
+        own = np.where(n >= 2, (first - last) / np.maximum(n - 1, 1), np.nan)
+        interval = np.where(np.isnan(own), h.usual_interval[p], own)
+        o["interval"] = np.where(o["hist"], interval, np.nan)
+        o["price"] = ctx.price[p]
+        o["usual_price"] = ctx.usual.lookup(c, ctx.family_codes[p])
         o["window_orders"] = h.popularity[p]
-        sc = scen.reindex(o["c"].to_numpy())
-        for col in ("recency", "frequency"):
-            o[col] = sc[col].to_numpy()
+        at = np.searchsorted(ctx.scen_codes, c)
+        o["recency"], o["frequency"] = ctx.recency[at], ctx.frequency[at]
         text = explain(o, cfg.popularity_window_days, cfg.top_n)
         out = pd.DataFrame({
-            "customer_id": o["customer_id"], "rank": o["rank"].astype(np.int64), "product_id": o["product_id"],
-            "family": o["family"], "scenario": pd.array(scenario_names(o["kind"].to_numpy()), dtype="string"),
+            "customer_id": _take_text(ctx.customer_ids, c),
+            "rank": o["rank"].astype(np.int64),
+            "product_id": _take_text(ctx.product_ids, p),
+            "family": _take_text(ctx.family_ids, p),
+            "scenario": pd.array(scenario_names(o["kind"]), dtype="string"),
             "score": o["score"].astype(float), "affinity": o["affinity"].astype(float),
             "popularity": o["popularity"].astype(float), "profit": o["profit"].astype(float),
             "scenario_fit": o["scenario_fit"].astype(float)})
-        out = pd.concat([out, text.reset_index(drop=True)], axis=1)
-        out["expected_revenue"] = np.round(o["prob"].to_numpy() * o["price"].to_numpy(), 2)
-        # Customer codes sort like customer ids and top_offers orders by code then rank.
+        out = pd.concat([out, text], axis=1)
+        out["expected_revenue"] = np.round(o["prob"] * o["price"], 2)
+        # Customer codes sort like customer ids and blocks run in customer order, ranks within each.
         return out[OFFER_COLUMNS]
+
+
+@dataclass(frozen=True)
+class _OfferContext:
+    """What every block of customers needs, computed once per :meth:`PreparedEngine.offers` call."""
+
+    primary_of: np.ndarray
+    scen_codes: np.ndarray
+    recency: np.ndarray
+    frequency: np.ndarray
+    family_codes: np.ndarray
+    price: np.ndarray
+    usual: object
+    popularity: np.ndarray | None
+    profit: np.ndarray | None
+    anchor_names: pd.Categorical
+    families: pd.Categorical
+    customer_ids: pa.ChunkedArray
+    product_ids: pa.ChunkedArray
+    family_ids: pa.ChunkedArray
+
+    @classmethod
+    def of(cls, engine: PreparedEngine) -> "_OfferContext":
+        """The context of an engine's history and catalog."""
+        h, cat, cfg = engine.history, engine.catalog, engine.config
+        scen = primary_scenarios(h, engine.offerable, cfg)
+        primary_of = np.zeros(len(engine.lines.customers), dtype=np.int64)
+        primary_of[scen.index.to_numpy()] = scen["scenario"].to_numpy()
+        family_codes = pd.factorize(cat["family"])[0]
+        price = cat["price"].to_numpy(dtype=float)
+        names = cat["name"].astype("string").to_numpy(dtype=object)
+        families = cat["family"].astype("string").to_numpy(dtype=object)
+        return cls(primary_of, scen.index.to_numpy(), scen["recency"].to_numpy(), scen["frequency"].to_numpy(),
+                   family_codes, price, family_prices(h, family_codes, price),
+                   popularity_component(h.popularity, engine.offerable),
+                   profit_component(cat["margin_rate"].to_numpy(dtype=float), engine.offerable),
+                   _categorical(np.append(names, ""), np.arange(len(names) + 1)),
+                   _categorical(families, np.arange(len(families))),
+                   _arrow_text(engine.lines.customers), _arrow_text(cat.index), _arrow_text(cat["family"]))
 
 
 def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFrame | None,
             holdings: pd.DataFrame | None, *, as_of: dt.date, config: RecommendConfig) -> PreparedEngine:
     """Build the catalog, history, item-item model and purchase model for ``as_of``."""
     day = day_number(as_of)
-    tx_day = pd.to_datetime(tx["invoice_date"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    tx = tx.loc[tx_day.astype(np.int64) <= day]
+    latest = pd.to_datetime(tx["invoice_date"]).max() if len(tx) else pd.NaT
+    if pd.notna(latest) and day_number(latest) > day:  # rows after the as-of date are ignored
+        tx = tx.loc[day_numbers(tx["invoice_date"], missing=-10**6) <= day]
     notes: list[str] = []
     hold = holdings if holdings is not None and len(holdings) else None
-    catalog = build_catalog(tx, products, config, None if hold is None else hold["product_id"])
+    product_text = factorize_text(tx["product_id"]) if "product_id" in tx.columns else None
+    catalog = build_catalog(tx, products, config, None if hold is None else hold["product_id"], product_text)
     if not bool(catalog["in_catalog"].any()):
         notes.append("No product catalog: offering the products seen in the transactions"
                      + (", family = category." if "category" in tx.columns and tx["category"].notna().any()
                         else ", each product its own family."))
     if not np.isfinite(catalog["margin_rate"].to_numpy(dtype=float)).any():
         notes.append("No margins: the profit component is left out and the other weights renormalised.")
-    lines = code_lines(tx, catalog.index, hold)
+    lines = code_lines(tx, catalog.index, hold, product_text)
     P, C = len(catalog), len(lines.customers)
-    history = history_as_of(lines, day, config.popularity_window_days)
-    item_model = ItemItemModel(config.model_regularisation, config.max_model_products).fit(history.pairs, C, P)
     cluster_of = _cluster_codes(features, lines.customers)
     if cluster_of is None:
         notes.append("No clusters: same-cluster adoption is not used.")
-    adoption = None if cluster_of is None else cluster_adoption(history.pairs, cluster_of, P)
-    purchase_model = _fit_purchase_model(lines, day, catalog, cluster_of, config)
+
+    def today():
+        history = history_as_of(lines, day, config.popularity_window_days)
+        item_model = ItemItemModel(config.model_regularisation, config.max_model_products).fit(history.pairs, C, P)
+        adoption = None if cluster_of is None else cluster_adoption(history.pairs, cluster_of, P)
+        return history, item_model, adoption
+
+    # The purchase model learns one horizon back, independently of today's history: both at once.
+    if config.threads > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            learning = pool.submit(_fit_purchase_model, lines, day, catalog, cluster_of, config)
+            history, item_model, adoption = today()
+            purchase_model = learning.result()
+    else:
+        history, item_model, adoption = today()
+        purchase_model = _fit_purchase_model(lines, day, catalog, cluster_of, config)
     if not purchase_model.fitted_:
         notes.append(f"Less than {config.horizon_days} days of history with enough repeat purchases: "
                      "the purchase model uses a fixed rule instead of learning from the data.")
@@ -187,12 +270,25 @@ def _fit_purchase_model(lines: CodedLines, day: int, catalog: pd.DataFrame, clus
     offerable = catalog["offerable"].to_numpy(dtype=bool)
     model = ItemItemModel(config.model_regularisation, config.max_model_products).fit(past.pairs, C, P)
     cand = candidate_pairs(past, model, offerable, rows, config, exclude_bought=False)
-    s = lines.sales
-    later = s[(s["day"] > start) & (s["day"] <= day) & (s["c"] >= 0) & (s["p"] >= 0)]
-    bought = np.isin(cand["c"].to_numpy() * P + cand["p"].to_numpy(),
-                     np.unique(later["c"].to_numpy() * P + later["p"].to_numpy()))
+    bought = _bought_between(lines, start, day, rows, cand["c"], cand["p"])
     adoption = None if cluster_of is None else cluster_adoption(past.pairs, cluster_of, P)
     return PurchaseModel().fit(pair_features(cand, past, adoption, cluster_of), bought)
+
+
+def _bought_between(lines: CodedLines, start: int, day: int, rows: np.ndarray, c: np.ndarray, p: np.ndarray
+                    ) -> np.ndarray:
+    """Whether each (customer ``c``, product ``p``) was bought after ``start`` and on or before ``day``."""
+    s = lines.sales
+    if len(s) and int(s.run_last.max()) <= day:  # every line is known by ``day``: a run's last day says it
+        sampled = np.zeros(len(lines.customers) + 1, dtype=bool)
+        sampled[rows] = True
+        runs = (s.run_last > start) & (s.run_p >= 0) & sampled[s.run_c]  # run_c = -1 reads the spare last cell
+        later_c, later_p = s.run_c[runs].astype(np.int64), s.run_p[runs].astype(np.int64)
+    else:
+        w = (s.day > start) & (s.day <= day) & (s.c >= 0) & (s.p >= 0)
+        later_c, later_p = s.c[w].astype(np.int64), s.p[w].astype(np.int64)
+    width = len(lines.products) + 1
+    return np.isin(c.astype(np.int64) * width + p, later_c * width + later_p)
 
 
 def _cluster_codes(features: pd.DataFrame | None, customers: pd.Index) -> np.ndarray | None:
@@ -206,15 +302,20 @@ def _cluster_codes(features: pd.DataFrame | None, customers: pd.Index) -> np.nda
     return codes.astype(np.int64) if (codes >= 0).any() else None
 
 
-def _usual_price(h: History, cat: pd.DataFrame, o: pd.DataFrame) -> np.ndarray:
-    """The customer's mean catalog price in the offered product's family (NaN when none)."""
-    fam = pd.factorize(cat["family"])[0]
-    price = cat["price"].to_numpy(dtype=float)
-    pairs = h.pairs[np.isin(h.pairs["c"].to_numpy(), o["c"].to_numpy())]
-    usual = pd.DataFrame({"c": pairs["c"].to_numpy(), "f": fam[pairs["p"].to_numpy()],
-                          "price": price[pairs["p"].to_numpy()]}).dropna().groupby(["c", "f"])["price"].mean()
-    key = pd.MultiIndex.from_arrays([o["c"].to_numpy(), fam[o["p"].to_numpy()]])
-    return usual.reindex(key).to_numpy(dtype=float) if len(usual) else np.full(len(o), np.nan)
+def _arrow_text(values) -> pa.ChunkedArray:
+    """Ids or names as an Arrow string array, to gather millions of rows without Python strings."""
+    return as_arrow_text(pd.Series(np.asarray(values, dtype=object), dtype="string"))
+
+
+def _take_text(values: pa.ChunkedArray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values[codes]`` as a pandas string array."""
+    return pd.arrays.ArrowStringArray(values.take(pa.array(codes)))
+
+
+def _categorical(labels: np.ndarray, codes: np.ndarray) -> pd.Categorical:
+    """``labels[codes]`` as a categorical (labels need not be distinct): cheap for millions of offers."""
+    distinct, where = np.unique(labels.astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(where[codes], categories=pd.Index(distinct, dtype=object))
 
 
 def _empty_offers() -> pd.DataFrame:

@@ -42,7 +42,8 @@ def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
     """Code, parameters and text for each offer.
 
     Args:
-        o: offers with ``kind, primary`` (scenario codes), ``name, family``,
+        o: offers (a frame or a dict of aligned arrays) with ``kind, primary``
+            (scenario codes), ``name, family`` (text or categorical),
             ``n, last, interval`` (history), ``anchor_name, share`` (co-purchase),
             ``window_orders, price, usual_price, recency, frequency, score``.
         window_days: the popularity window (for the sentence).
@@ -50,37 +51,49 @@ def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
     Returns:
         A frame aligned with ``o``: ``explanation_code, explanation_params, explanation``.
     """
-    kind = np.asarray(SCENARIOS, dtype=object)[o["kind"].to_numpy()]
-    primary = np.asarray(SCENARIOS, dtype=object)[o["primary"].to_numpy()]
-    has_anchor = o["share"].to_numpy() > 0
-    has_interval = np.isfinite(o["interval"].to_numpy(dtype=float))
-    code = np.select(
-        [kind == "REBUY", kind == "WINBACK", kind == "UPSELL", has_anchor],
-        [np.where(has_interval, "REBUY_DUE", "REBUY_REPEAT"), "WINBACK_FAVOURITE", "UPSELL_STEP_UP",
-         np.char.add(kind.astype(str), "_COPURCHASE")],
-        default=np.char.add(kind.astype(str), "_POPULAR")).astype(object)
-    params = pa.table({
+    names = np.asarray(SCENARIOS, dtype=object)
+    kind_code, primary_code = np.asarray(o["kind"]), np.asarray(o["primary"])
+    kind, primary = names[kind_code], names[primary_code]
+    has_anchor = np.asarray(o["share"]) > 0
+    has_interval = np.isfinite(np.asarray(o["interval"], dtype=float))
+    codes = list(_PARAMS)
+    which = np.select(
+        [kind_code == SCENARIOS.index("REBUY"), kind_code == SCENARIOS.index("WINBACK"),
+         kind_code == SCENARIOS.index("UPSELL"), kind_code == SCENARIOS.index("NURTURE")],
+        [np.where(has_interval, codes.index("REBUY_DUE"), codes.index("REBUY_REPEAT")),
+         codes.index("WINBACK_FAVOURITE"), codes.index("UPSELL_STEP_UP"),
+         np.where(has_anchor, codes.index("NURTURE_COPURCHASE"), codes.index("NURTURE_POPULAR"))],
+        default=np.where(has_anchor, codes.index("CROSS_SELL_COPURCHASE"), codes.index("CROSS_SELL_POPULAR")))
+    code = np.asarray(codes, dtype=object)[which]
+    filled = kind_code != primary_code
+    values = {
         "product": _text(o["name"]), "family": _text(o["family"]), "anchor": _text(o["anchor_name"]),
         "times": _whole(o["n"]), "days_since": _whole(o["last"]), "usual_interval_days": _whole(o["interval"]),
         "days_inactive": _whole(o["recency"]), "orders": _whole(o["frequency"]),
         "price": _money(o["price"]), "usual_price": _money(o["usual_price"]),
-        "share_pct": _whole(100 * o["share"].to_numpy(dtype=float)),
-        "window_orders": _whole(o["window_orders"]), "window_days": _whole(np.full(len(o), int(window_days))),
-        "scenario": pa.array(kind.astype(str)), "primary_scenario": pa.array(primary.astype(str)),
-        "filled": pa.array(kind != primary),
-        "match_pct": _whole(100 * o["score"].to_numpy(dtype=float)),
-    })
-    n = len(o)
-    records = np.empty(n, dtype=object)
+        "share_pct": _whole(100 * np.asarray(o["share"], dtype=float)),
+        "window_orders": _whole(o["window_orders"]), "window_days": _whole(np.full(len(kind_code), int(window_days))),
+        "scenario": _Column(pa.DictionaryArray.from_arrays(pa.array(kind_code.astype(np.int32)),
+                                                           pa.array(SCENARIOS)), kind),
+        "primary_scenario": _Column(pa.DictionaryArray.from_arrays(pa.array(primary_code.astype(np.int32)),
+                                                                   pa.array(SCENARIOS)), primary),
+        "filled": _Column(pa.array(filled), filled),
+        "match_pct": _whole(100 * np.asarray(o["score"], dtype=float)),
+    }
+    params = pa.table({k: v.arrow for k, v in values.items()})
+    records = np.empty(len(kind_code), dtype=object)
     parts, positions = [], []
-    for name, keys in _PARAMS.items():
-        where = np.flatnonzero(code == name)
+    for index, (name, keys) in enumerate(_PARAMS.items()):
+        where = np.flatnonzero(which == index)
         if not len(where):
             continue
-        sub = params.take(pa.array(where))
+        keys = keys + _COMMON
+        columns = [values[k].python(where) for k in keys]
         block = np.empty(len(where), dtype=object)
-        block[:] = sub.select(keys + _COMMON).to_pylist()
+        block[:] = [dict(zip(keys, row)) for row in zip(*columns)]
         records[where] = block
+        sub = params.select(keys).take(pa.array(where))
+        sub = pa.table({k: sub[k].cast(pa.string()) if pa.types.is_dictionary(sub[k].type) else sub[k] for k in keys})
         parts.append(_SENTENCES[name](sub, top_n))
         positions.append(where)
     if parts:
@@ -90,22 +103,57 @@ def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
     return pd.DataFrame({"explanation_code": pd.array(code, dtype="string"),
                          "explanation_params": records,
                          "explanation": pd.arrays.ArrowStringArray(pa.chunked_array([text], pa.string()))},
-                        index=o.index)
+                        index=getattr(o, "index", None))
 
 
-def _text(values: pd.Series) -> pa.Array:
-    return pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
+class _Column:
+    """One parameter as an Arrow array (for the sentences) and as values for the Python records."""
+
+    def __init__(self, arrow: pa.Array, values: np.ndarray, unknown: np.ndarray | None = None):
+        self.arrow, self.values, self.unknown = arrow, values, unknown
+
+    def python(self, where: np.ndarray) -> list:
+        """Python values at the positions ``where`` (None where unknown)."""
+        values = self.values[where]
+        if self.unknown is None:
+            return values.tolist()
+        unknown = self.unknown[where]
+        if not unknown.any():
+            return values.tolist()
+        values = values.astype(object)
+        values[unknown] = None
+        return values.tolist()
 
 
-def _whole(values) -> pa.Array:
+def _text(values) -> _Column:
+    """Text values; a categorical column is decoded once per category (millions of offers, few products)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = pd.Categorical(values)
+        cats = values.categories.astype("string").to_numpy(dtype=object, na_value=None)
+        codes = np.asarray(values.codes)
+        arrow = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
+                                               pa.array(cats, pa.string()))  # decoded after each take
+        objects = np.append(cats, None)[np.where(codes < 0, len(cats), codes)]
+    else:
+        objects = pd.array(np.asarray(values, dtype=object), dtype="string").to_numpy(dtype=object, na_value=None)
+        arrow = pa.array(objects, pa.string())
+    return _Column(arrow, objects)
+
+
+def _whole(values) -> _Column:
     """Rounded whole numbers, null when unknown."""
     a = np.round(np.asarray(values, dtype=float))
-    return pa.array(np.where(np.isfinite(a), a, 0).astype(np.int64), pa.int64(), mask=~np.isfinite(a))
+    unknown = ~np.isfinite(a)
+    ints = np.where(unknown, 0, a).astype(np.int64)
+    return _Column(pa.array(ints, pa.int64(), mask=unknown), ints, unknown)
 
 
-def _money(values: pd.Series) -> pa.Array:
-    a = np.round(values.to_numpy(dtype=float), 2)
-    return pa.array(np.where(np.isfinite(a), a, 0.0), pa.float64(), mask=~np.isfinite(a))
+def _money(values) -> _Column:
+    """Amounts rounded to cents, null when unknown."""
+    a = np.round(np.asarray(values, dtype=float), 2)
+    unknown = ~np.isfinite(a)
+    clean = np.where(unknown, 0.0, a)
+    return _Column(pa.array(clean, pa.float64(), mask=unknown), clean, unknown)
 
 
 def _join(*pieces) -> pa.Array:

@@ -17,7 +17,11 @@ from crm_core.recommend.settings import COMPONENTS, RecommendConfig
 
 def relative_affinity(customer: np.ndarray, probability: np.ndarray) -> np.ndarray:
     """Probability divided by the customer's highest candidate probability (0..1)."""
-    best = pd.Series(probability).groupby(customer).transform("max").to_numpy()
+    if len(customer) and (np.diff(customer) >= 0).all():  # grouped by customer: one pass over the runs
+        starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
+        best = np.repeat(np.maximum.reduceat(probability, starts), np.diff(np.r_[starts, len(customer)]))
+    else:
+        best = pd.Series(probability).groupby(customer).transform("max").to_numpy()
     return np.divide(probability, best, out=np.zeros(len(probability)), where=best > 0)
 
 

@@ -46,6 +46,8 @@ class RecommendConfig:
         max_model_products: only the most bought products enter the item-item model.
         training_max_customers: customers sampled to fit the purchase model.
         seed: seed of that sample.
+        threads: blocks of customers scored at once (the result does not
+            depend on it; 1 = no worker threads).
         extra_non_merchandise: product codes never offered, on top of the
             ``is_merchandise`` flags of transactions and catalog.
     """
@@ -70,8 +72,9 @@ class RecommendConfig:
     candidates_per_customer: int = 15
     model_regularisation: float = 500.0
     max_model_products: int = 2000
-    training_max_customers: int = 20_000
+    training_max_customers: int = 10_000
     seed: int = 20240501
+    threads: int = 2
     extra_non_merchandise: tuple[str, ...] = ()
 
     @property
@@ -107,7 +110,7 @@ class RecommendConfig:
         if sum(self.weights.values()) <= 0:
             raise ConfigError("[recommend] at least one weight must be above 0 (defaults 0.4 / 0.3 / 0.2 / 0.1).")
         for name in ("top_n", "popularity_window_days", "horizon_days", "candidates_per_customer", "max_model_products",
-                     "training_max_customers", "nurture_max_frequency"):
+                     "training_max_customers", "nurture_max_frequency", "threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"[recommend] {name} must be a whole number >= 1, not {value!r}.")
