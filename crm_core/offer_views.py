@@ -16,7 +16,6 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import and_, distinct, func, select
 
 from crm_core.errors import NotFound
@@ -341,41 +340,6 @@ def _shape(frame: pd.DataFrame, families: pd.Series, top_n: int) -> pd.DataFrame
     return out[OFFER_VIEW_COLUMNS]
 
 
-_PARAM_TYPES = {"product": pa.string(), "family": pa.string(), "anchor": pa.string(), "scenario": pa.string(),
-                "primary_scenario": pa.string(), "filled": pa.bool_(), "price": pa.float64(),
-                "usual_price": pa.float64()}  # every other parameter is a whole number
-
-
 def _explanations(codes: np.ndarray, params: list[dict], top_n: int) -> list[str]:
-    """English sentences of stored explanations (code + parameters).
-
-    Uses ``crm_core.recommend.explain.render_explanations``; while that module
-    does not offer it, its own sentence builders are applied to the stored
-    parameters, column-wise and once per code (never once per offer).
-    """
-    if not len(codes):
-        return []
-    render = getattr(explain, "render_explanations", None)
-    if render is not None:
-        return list(render(codes, params, top_n))
-    names = sorted({k for keys in explain._PARAMS.values() for k in keys} | set(explain._COMMON))
-    records = pd.DataFrame.from_records(params, columns=names)
-    table = pa.table({n: _arrow_column(records[n], _PARAM_TYPES.get(n, pa.int64())) for n in names})
-    text = np.full(len(codes), "", dtype=object)
-    for code, sentence in explain._SENTENCES.items():
-        where = np.flatnonzero(codes == code)
-        if len(where):
-            text[where] = sentence(table.take(pa.array(where)), top_n).to_pylist()
-    return text.tolist()
-
-
-def _arrow_column(values: pd.Series, kind: pa.DataType) -> pa.Array:
-    """A stored parameter column in the Arrow type the sentence builders expect (null when unknown)."""
-    if kind == pa.string():
-        return pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
-    if kind == pa.bool_():
-        return pa.array(values.astype("boolean").fillna(False).to_numpy(dtype=bool))
-    a = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    a = a if kind == pa.float64() else np.round(a)
-    unknown = ~np.isfinite(a)
-    return pa.array(np.where(unknown, 0, a).astype(kind.to_pandas_dtype()), kind, mask=unknown)
+    """English sentences of stored explanations (code + parameters)."""
+    return explain.render_explanations(codes, params, top_n)

@@ -231,3 +231,46 @@ _SENTENCES = {
     "CROSS_SELL_POPULAR": lambda t, n: _join(_popular(t), _fill(t, n)),
     "NURTURE_POPULAR": lambda t, n: _join(_orders(t), " so far; ", _popular(t), _fill(t, n)),
 }
+
+
+_PARAM_TYPES = {"product": pa.string(), "family": pa.string(), "anchor": pa.string(), "scenario": pa.string(),
+                "primary_scenario": pa.string(), "filled": pa.bool_(), "price": pa.float64(),
+                "usual_price": pa.float64()}  # every other parameter is a whole number
+
+
+def render_explanations(codes, params: list[dict], top_n: int = 3) -> list[str]:
+    """Render stored explanations (code + parameters, as kept with each offer) as English text.
+
+    Column-wise and once per code, never once per offer.
+
+    Args:
+        codes: explanation codes, one per offer.
+        params: the parameter dicts stored with the offers.
+        top_n: offers per customer of the run (for the "filled from" reason).
+    Returns:
+        One sentence per offer, in order.
+    """
+    codes = np.asarray(list(codes), dtype=object)
+    if not len(codes):
+        return []
+    names = sorted({k for keys in _PARAMS.values() for k in keys} | set(_COMMON))
+    records = pd.DataFrame.from_records(params, columns=names)
+    table = pa.table({n: _arrow_column(records[n], _PARAM_TYPES.get(n, pa.int64())) for n in names})
+    text = np.full(len(codes), "", dtype=object)
+    for code, sentence in _SENTENCES.items():
+        where = np.flatnonzero(codes == code)
+        if len(where):
+            text[where] = sentence(table.take(pa.array(where)), top_n).to_pylist()
+    return text.tolist()
+
+
+def _arrow_column(values: pd.Series, kind: pa.DataType) -> pa.Array:
+    """A stored parameter column in the Arrow type the sentence builders expect (null when unknown)."""
+    if kind == pa.string():
+        return pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
+    if kind == pa.bool_():
+        return pa.array(values.astype("boolean").fillna(False).to_numpy(dtype=bool))
+    a = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    a = a if kind == pa.float64() else np.round(a)
+    unknown = ~np.isfinite(a)
+    return pa.array(np.where(unknown, 0, a).astype(kind.to_pandas_dtype()), kind, mask=unknown)

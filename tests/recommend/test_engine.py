@@ -150,3 +150,14 @@ def test_nurture_explanation_counts_the_orders_so_far(scenario_world):
     assert first["scenario"] == "NURTURE"
     assert first["explanation"].startswith("1 order so far; ")
     assert first["explanation_params"]["orders"] == 1
+
+
+
+def test_stored_explanations_render_as_the_engine_wrote_them(scenario_world):
+    """Offers keep code + parameters; rendering them later gives the engine's sentence back."""
+    from crm_core.recommend.explain import render_explanations
+
+    offers = _offers(scenario_world)
+    assert len(offers) > 0
+    rendered = render_explanations(offers["explanation_code"].tolist(), offers["explanation_params"].tolist(), 3)
+    assert rendered == offers["explanation"].tolist()
