@@ -1,112 +1,333 @@
-"""Writing a run's results and reading them back as frames.
+"""Writing a run's results: per-customer rows, cluster profiles and offers.
 
-Bulk inserts through SQLAlchemy Core (executemany), never row-by-row ORM
-adds: a run can hold a million customers and three million offers.
+A run can hold a million customers and three million offers, so nothing here
+works row by row in Python beyond zipping ready-made column lists into
+tuples:
+
+- ids are mapped to surrogate keys with one ``Index.get_indexer`` per column;
+- the JSON columns (``features_json``, ``components_json``,
+  ``explanation_params_json``) are encoded column-wise with Arrow compute
+  (see :func:`json_objects`), not with one ``json.dumps`` per row;
+- rows go in the order of their unique index (customer key, then rank), so
+  the index grows at its end instead of at random places (about 40 % faster
+  at three million offers); row ids therefore follow customer keys;
+- on SQLite the tuples go to the driver's ``executemany`` on the session's
+  own connection (so they are part of the caller's unit of work), with a
+  larger page cache for the duration; on any other database (PostgreSQL)
+  through SQLAlchemy Core ``insert`` in batches.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from itertools import repeat
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_core.store.models import Customer, Offer, Product, RunCluster, RunCustomer, Workspace
+from crm_core.errors import NextBestError
+from crm_core.store.models import Customer, Product, Workspace, utc_now
 
-_CHUNK = 50_000
+_CORE_BATCH = 10_000  # rows per Core executemany on databases other than SQLite
+_SQLITE_CACHE_KIB = -262_144  # page cache while inserting (negative = KiB): 256 MB at most
 _CORE_FEATURES = {"first_purchase", "last_purchase", "recency_days", "frequency", "monetary", "r_score", "f_score",
                   "m_score", "rfm_segment", "cluster", "persona", "expected_purchases", "clv", "p_alive",
                   "churn_risk"}
+_RUN_CUSTOMER_COLUMNS = ("run_id", "customer_id", "first_purchase", "last_purchase", "recency_days", "frequency",
+                         "monetary_minor", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
+                         "expected_purchases", "clv", "p_alive", "churn_risk", "features_json")
+_OFFER_COLUMNS = ("workspace_id", "run_id", "customer_id", "product_id", "rank", "scenario", "score",
+                  "components_json", "explanation_code", "explanation_params_json", "expected_revenue",
+                  "audit_score", "gate", "flags", "state", "submitted_by", "version", "created_at")
+_CLUSTER_COLUMNS = ("run_id", "cluster", "size", "persona_code", "persona_name", "description", "profile_json")
+_COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
 
 
-def _code_map(session: Session, model, code_col, workspace_id: int) -> dict[str, int]:
-    rows = session.execute(select(code_col, model.id).where(model.workspace_id == workspace_id))
-    return {code: pk for code, pk in rows}
-
-
-def _none(values: pd.Series) -> list:
-    """Python scalars with None for missing (what the DB-API wants)."""
-    obj = values.astype(object)
-    return obj.where(values.notna(), None).tolist()
-
-
-def _insert_chunks(session: Session, table, rows: list[dict]) -> None:
-    for i in range(0, len(rows), _CHUNK):
-        session.execute(insert(table), rows[i:i + _CHUNK])
+class RunRowsUnknown(NextBestError, ValueError):
+    """A run's customer or offer refers to a customer or product the store does not hold."""
 
 
 def persist_run_results(session: Session, workspace_id: int, run_id: int, customers: pd.DataFrame,
                         offers: pd.DataFrame, clusters: pd.DataFrame, *, submitted_by: str) -> None:
-    """Insert a run's per-customer rows, cluster profiles and offers (inside the caller's unit of work)."""
-    cust_pk = _code_map(session, Customer, Customer.customer_code, workspace_id)
-    prod_pk = _code_map(session, Product, Product.product_code, workspace_id)
+    """Insert a run's per-customer rows, cluster profiles and offers (inside the caller's unit of work).
+
+    Args:
+        session: the unit of work's session; nothing is committed here.
+        workspace_id: the run's workspace.
+        run_id: the PipelineRun the rows belong to.
+        customers: per-customer output indexed by ``customer_id`` (features, scores,
+            segments, value); further numeric columns go to ``features_json``.
+        offers: the offers frame of docs/contracts.md (after the audit gate).
+        clusters: ``cluster, size, persona_code, persona_name, description, profile`` rows.
+        submitted_by: user recorded on every offer.
+    Raises:
+        RunRowsUnknown: a customer or product id is not in the workspace's store.
+    """
+    writer = _Writer(session)
+    cust_codes = _code_index(session, Customer, Customer.customer_code, workspace_id)
     decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
-    _insert_customers(session, run_id, customers, cust_pk, 10 ** (2 if decimals is None else decimals))
+    factor = 10 ** (2 if decimals is None else decimals)
+    writer.insert("run_customers", _RUN_CUSTOMER_COLUMNS, _customer_columns(run_id, customers, cust_codes, factor))
     if clusters is not None and len(clusters):
-        _insert_chunks(session, RunCluster.__table__, [
-            {"run_id": run_id, "cluster": int(r.cluster), "size": int(r.size), "persona_code": str(r.persona_code),
-             "persona_name": str(r.persona_name), "description": str(r.description),
-             "profile_json": r.profile if isinstance(r.profile, dict) else {}}
-            for r in clusters.itertuples(index=False)])
+        writer.insert("run_clusters", _CLUSTER_COLUMNS, _cluster_columns(run_id, clusters))
     if len(offers):
-        _insert_offers(session, workspace_id, run_id, offers, cust_pk, prod_pk, submitted_by)
+        prod_codes = _code_index(session, Product, Product.product_code, workspace_id)
+        writer.insert("offers", _OFFER_COLUMNS,
+                      _offer_columns(workspace_id, run_id, offers, cust_codes, prod_codes, submitted_by,
+                                     writer.timestamp(utc_now())))
 
 
-def _insert_customers(session, run_id, customers: pd.DataFrame, cust_pk: dict, factor: int) -> None:
+# --------------------------------------------------------------------------- column builders
+
+
+def _code_index(session: Session, model, code_col, workspace_id: int) -> tuple[pd.Index, np.ndarray]:
+    """The workspace's codes as an Index, and their primary keys in the same order."""
+    rows = session.execute(select(code_col, model.id).where(model.workspace_id == workspace_id)).all()
+    codes = pd.Index(pd.array([r[0] for r in rows], dtype="string"))
+    return codes, np.array([r[1] for r in rows], dtype=np.int64)
+
+
+def _keys(codes: tuple[pd.Index, np.ndarray], values, what: str) -> np.ndarray:
+    """Primary keys of ``values`` (codes); raises RunRowsUnknown naming a few unknown ones."""
+    index, pks = codes
+    values = pd.Index(pd.array(values, dtype="string"))
+    at = index.get_indexer(values)
+    if (at < 0).any():
+        missing = values[at < 0].unique()[:3].tolist()
+        raise RunRowsUnknown(f"{what} {missing} of this run are not in the workspace's store; "
+                             "import them (or re-run on the stored data) before saving the run")
+    return pks[at]
+
+
+def _customer_columns(run_id: int, customers: pd.DataFrame, cust_codes, factor: int) -> list:
     c = customers.reset_index()
+    n = len(c)
+    pks = _keys(cust_codes, c["customer_id"], "customers")
+    order = np.argsort(pks, kind="stable")  # in key order: the unique index grows at its end, not at random
+    c, pks = c.take(order).reset_index(drop=True), pks[order]
     extra_cols = [col for col in c.columns if col not in _CORE_FEATURES and col != "customer_id"
                   and pd.api.types.is_numeric_dtype(c[col])]
-    extras = c[extra_cols].round(6).astype(object).where(c[extra_cols].notna(), None).to_dict("records") \
-        if extra_cols else [None] * len(c)
+    features = json_objects({col: _feature_values(c[col]) for col in extra_cols}) if extra_cols else repeat(None, n)
 
-    def col(name, default=None):
-        return _none(c[name]) if name in c.columns else [default] * len(c)
+    def col(name):
+        return python_values(c[name]) if name in c.columns else repeat(None, n)
 
-    pks = c["customer_id"].map(cust_pk)
-    if pks.isna().any():
-        missing = c.loc[pks.isna(), "customer_id"].head(3).tolist()
-        raise ValueError(f"customers missing from the store: {missing}")
-    money = (c["monetary"] * factor).round().astype("int64")
-    rows = [dict(zip(("run_id", "customer_id", "first_purchase", "last_purchase", "recency_days", "frequency",
-                      "monetary_minor", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
-                      "expected_purchases", "clv", "p_alive", "churn_risk", "features_json"), vals))
-            for vals in zip([run_id] * len(c), pks.astype(int).tolist(), c["first_purchase"].dt.date.tolist(),
-                            c["last_purchase"].dt.date.tolist(), c["recency_days"].astype(int).tolist(),
-                            c["frequency"].astype(int).tolist(), money.tolist(), col("r_score"), col("f_score"),
-                            col("m_score"), col("rfm_segment"), col("cluster"), col("expected_purchases"),
-                            col("clv"), col("p_alive"), col("churn_risk"), extras)]
-    _insert_chunks(session, RunCustomer.__table__, rows)
+    money = (c["monetary"].to_numpy(dtype="float64") * factor).round().astype(np.int64)
+    return [repeat(run_id, n), pks.tolist(), _iso_dates(c["first_purchase"]),
+            _iso_dates(c["last_purchase"]), c["recency_days"].to_numpy(dtype=np.int64).tolist(),
+            c["frequency"].to_numpy(dtype=np.int64).tolist(), money.tolist(), col("r_score"), col("f_score"),
+            col("m_score"), col("rfm_segment"), col("cluster"), col("expected_purchases"), col("clv"),
+            col("p_alive"), col("churn_risk"), features]
 
 
-def _insert_offers(session, workspace_id, run_id, offers: pd.DataFrame, cust_pk, prod_pk, submitted_by) -> None:
+def _feature_values(values: pd.Series):
+    """A further feature as stored in features_json: floats rounded to 6 decimals, ints and booleans as they are."""
+    if pd.api.types.is_float_dtype(values):
+        return values.to_numpy(dtype="float64", na_value=np.nan).round(6)
+    return values
+
+
+def _cluster_columns(run_id: int, clusters: pd.DataFrame) -> list:
+    profiles = [json.dumps(_jsonable(p if isinstance(p, dict) else {})) for p in clusters["profile"]]
+    return [repeat(run_id, len(clusters)), clusters["cluster"].astype(int).tolist(),
+            clusters["size"].astype(int).tolist(), clusters["persona_code"].astype(str).tolist(),
+            clusters["persona_name"].astype(str).tolist(), clusters["description"].astype(str).tolist(), profiles]
+
+
+def _offer_columns(workspace_id, run_id, offers: pd.DataFrame, cust_codes, prod_codes, submitted_by,
+                   created_at) -> list:
     o = offers.reset_index(drop=True)
-    comp_cols = [c for c in ("affinity", "popularity", "profit", "scenario_fit") if c in o.columns]
-    comps = o[comp_cols].astype(object).where(o[comp_cols].notna(), None).to_dict("records")
-    params = o["explanation_params"].tolist() if "explanation_params" in o.columns else [{}] * len(o)
-    audit = _none(o["audit_score"]) if "audit_score" in o.columns else [None] * len(o)
-    rows = [{"workspace_id": workspace_id, "run_id": run_id, "customer_id": cust_pk[c], "product_id": prod_pk[p],
-             "rank": int(r), "scenario": str(sc), "score": float(s), "components_json": comp,
-             "explanation_code": str(code), "explanation_params_json": _jsonable(par),
-             "expected_revenue": None if er is None or (isinstance(er, float) and np.isnan(er)) else float(er),
-             "audit_score": None if a is None else int(a), "gate": str(g), "flags": f or None,
-             "state": "pending", "submitted_by": submitted_by, "version": 1}
-            for c, p, r, sc, s, comp, code, par, er, a, g, f in zip(
-                o["customer_id"], o["product_id"], o["rank"], o["scenario"], o["score"], comps,
-                o.get("explanation_code", pd.Series(["OFFER"] * len(o))), params,
-                o["expected_revenue"] if "expected_revenue" in o.columns else [None] * len(o),
-                audit, o["gate"], o["flags"])]
-    _insert_chunks(session, Offer.__table__, rows)
+    n = len(o)
+    cust_pks = _keys(cust_codes, o["customer_id"], "customers")
+    order = np.lexsort((o["rank"].to_numpy(dtype=np.int64), cust_pks))  # (customer key, rank): the unique index's order
+    o, cust_pks = o.take(order).reset_index(drop=True), cust_pks[order]
+    components = json_objects({name: o[name].to_numpy(dtype="float64", na_value=np.nan)
+                               for name in _COMPONENTS if name in o.columns}) or repeat("{}", n)
+    params = (json_records(o["explanation_params"].tolist()) if "explanation_params" in o.columns
+              else repeat("{}", n))
+    code = python_values(o["explanation_code"].astype("string")) if "explanation_code" in o.columns \
+        else repeat("OFFER", n)
+    revenue = python_values(o["expected_revenue"]) if "expected_revenue" in o.columns else repeat(None, n)
+    audit = (python_values(pd.to_numeric(o["audit_score"]).round().astype("Int64"))
+             if "audit_score" in o.columns else repeat(None, n))
+    flags = o["flags"].astype("string").replace("", pd.NA) if "flags" in o.columns else None
+    return [repeat(workspace_id, n), repeat(run_id, n), cust_pks.tolist(),
+            _keys(prod_codes, o["product_id"], "products").tolist(), o["rank"].to_numpy(dtype=np.int64).tolist(),
+            python_values(o["scenario"].astype("string")), o["score"].to_numpy(dtype="float64").tolist(),
+            components, code, params, revenue, audit, python_values(o["gate"].astype("string")),
+            python_values(flags) if flags is not None else repeat(None, n), repeat("pending", n),
+            repeat(submitted_by, n), repeat(1, n), repeat(created_at, n)]
+
+
+def python_values(values: pd.Series) -> list:
+    """Python scalars with None for missing (NaN, NA, NaT), the way DB-API drivers want them."""
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: let pandas say what is missing
+        return values.astype(object).where(values.notna(), None).tolist()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    return arr.to_pylist()
+
+
+def _iso_dates(values: pd.Series) -> list:
+    """``YYYY-MM-DD`` text of a datetime column (None for NaT), as a Date column stores it."""
+    days = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+    text = np.datetime_as_string(days, unit="D").astype(object)
+    text[np.isnat(days)] = None
+    return text.tolist()
+
+
+# --------------------------------------------------------------------------- JSON, column-wise
+
+
+def json_objects(columns: dict[str, object]) -> list[str]:
+    """One JSON object text per row from equal-length columns (keys in the dict's order).
+
+    Numbers keep their exact value (shortest round-trip form, floats always
+    with a ``.`` or an exponent); NaN, infinity and missing values become
+    ``null``; text is escaped as JSON requires. Works in Arrow compute, so a
+    million rows take a fraction of a second.
+    """
+    names = list(columns)
+    if not names:
+        return []
+    parts = []  # '{"a":', values of a, ',"b":', values of b, ..., '}' joined in one pass
+    for i, name in enumerate(names):
+        parts.append(("{" if i == 0 else ",") + json.dumps(str(name)) + ":")
+        parts.append(_json_values(pa.array(columns[name], from_pandas=True)))
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "").to_pylist()
+
+
+def json_records(records: list) -> list[str]:
+    """JSON text of each dict in ``records`` (None and non-dicts become ``{}``), as json.dumps would store it.
+
+    Rows are grouped by their key sequence and each group is encoded
+    column-wise (:func:`json_objects`); a group Arrow cannot type (nested
+    or mixed values) falls back to ``json.dumps`` per row.
+    """
+    out = np.empty(len(records), dtype=object)
+    signatures = pd.Series([tuple(r) if isinstance(r, dict) else () for r in records], dtype=object)
+    groups, keys = pd.factorize(signatures)
+    for g, signature in enumerate(keys):
+        where = np.flatnonzero(groups == g)
+        if not signature:
+            out[where] = "{}"
+            continue
+        rows = [records[i] for i in where]
+        try:
+            table = pa.array(rows, from_pandas=True)
+            texts = json_objects({name: table.field(j) for j, name in enumerate(table.type.names)})
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            texts = [json.dumps(_jsonable(r)) for r in rows]
+        out[where] = texts
+    return out.tolist()
+
+
+def _json_values(arr: pa.Array) -> pa.Array:
+    """JSON text of each value of a flat Arrow array (``null`` for missing)."""
+    t = arr.type
+    if pa.types.is_null(t):
+        return pa.array(["null"] * len(arr), pa.string())
+    if pa.types.is_dictionary(t):
+        arr, t = arr.cast(t.value_type), t.value_type
+    if pa.types.is_boolean(t):
+        text = pc.if_else(arr, "true", "false")
+    elif pa.types.is_integer(t):
+        text = arr.cast(pa.string())
+    elif pa.types.is_floating(t):
+        arr = pc.if_else(pc.is_finite(arr), arr, pa.scalar(None, t))
+        text = arr.cast(pa.string())
+        needs_point = pc.invert(pc.or_(pc.match_substring(text, "."), pc.match_substring(text, "e")))
+        text = pc.if_else(needs_point, pc.binary_join_element_wise(text, ".0", ""), text)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = _json_strings(arr.cast(pa.string()))
+    else:
+        raise pa.ArrowNotImplementedError(f"no column-wise JSON for {t}")
+    return pc.fill_null(text, "null")
+
+
+def _json_strings(arr: pa.Array) -> pa.Array:
+    """Quoted, escaped JSON strings; values with control characters go through json.dumps."""
+    text = arr
+    if pc.any(pc.match_substring(arr, "\\")).as_py():
+        text = pc.replace_substring(text, "\\", "\\\\")
+    if pc.any(pc.match_substring(arr, '"')).as_py():
+        text = pc.replace_substring(text, '"', '\\"')
+    text = pc.binary_join_element_wise('"', text, '"', "")
+    if pc.all(pc.fill_null(pc.utf8_is_printable(arr), True)).as_py() is not False:
+        return text
+    control = pc.fill_null(pc.match_substring_regex(arr, r"[\x00-\x1f]"), False)
+    if pc.any(control).as_py():
+        rows = np.flatnonzero(control.to_numpy(zero_copy_only=False))
+        fixed = text.to_numpy(zero_copy_only=False).astype(object)
+        for i in rows:  # rare: only values holding control characters
+            fixed[i] = json.dumps(arr[i].as_py())
+        text = pa.array(fixed, pa.string())
+    return text
 
 
 def _jsonable(value):
+    """``value`` with numpy scalars, NaN and NA turned into what json.dumps accepts."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
+    if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, (np.floating,)):
-        return None if np.isnan(value) else float(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
     if value is pd.NA:
         return None
     return value
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _Writer:
+    """Bulk inserts on the session's connection: driver executemany on SQLite, Core insert elsewhere."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.connection = session.connection()
+        self.is_sqlite = self.connection.dialect.name == "sqlite"
+
+    def timestamp(self, value: dt.datetime):
+        """A timezone-aware UTC time as the DateTime columns store it on this database."""
+        if self.is_sqlite:  # what SQLAlchemy's SQLite DateTime writes (naive text, microseconds)
+            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def insert(self, table: str, columns: tuple[str, ...], values: list) -> None:
+        """Insert the rows given as one iterable per column (in ``columns`` order)."""
+        rows = zip(*values)
+        if self.is_sqlite:
+            sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                   f"VALUES ({', '.join('?' * len(columns))})")
+            cursor = self.connection.connection.driver_connection.cursor()
+            previous = int(cursor.execute("PRAGMA cache_size").fetchone()[0])
+            # A bigger page cache (a cap, not an allocation) while the run's indexes grow; then the old one back.
+            cursor.execute(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}")
+            try:
+                cursor.executemany(sql, rows)
+            finally:
+                cursor.execute(f"PRAGMA cache_size = {previous}")
+                cursor.close()
+            return
+        target = sa.table(table, *[sa.column(c) for c in columns])  # untyped: JSON arrives as text
+        batch = []
+        for row in rows:
+            batch.append(dict(zip(columns, row)))
+            if len(batch) == _CORE_BATCH:
+                self.connection.execute(sa.insert(target), batch)
+                batch = []
+        if batch:
+            self.connection.execute(sa.insert(target), batch)
