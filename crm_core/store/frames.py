@@ -105,8 +105,9 @@ def load_transactions(db, workspace_id: int) -> pd.DataFrame:
 def _fetch_all(conn, sql: str, ws: int) -> list[tuple]:
     """All rows of a query as plain tuples (the DB-API cursor's, no Row objects)."""
     result = conn.execute(text(sql), {"ws": ws})
+    cursor = getattr(result, "cursor", None)  # the DB-API cursor of a CursorResult: no Row object per row
     try:
-        return result.cursor.fetchall()
+        return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
     finally:
         result.close()
 
