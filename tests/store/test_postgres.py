@@ -14,7 +14,7 @@ pytestmark = pytest.mark.postgres
 def test_postgres_store_round_trip(postgres_url):
     db = Database.open(postgres_url)
     db.upgrade()
-    assert current_revision(db) == "0003"
+    assert current_revision(db) == "0004"
     with db.unit_of_work() as s:
         ws = Workspace(name="bank", kind="bank", currency="EUR")
         s.add(ws)

@@ -56,7 +56,7 @@ class RunCustomer(Base):
     __tablename__ = "run_customers"
     __table_args__ = (UniqueConstraint("run_id", "customer_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"))  # the unique (run_id, customer_id) index serves lookups
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     first_purchase: Mapped[dt.date] = mapped_column(Date)
     last_purchase: Mapped[dt.date] = mapped_column(Date)
@@ -105,8 +105,8 @@ class Offer(Base):
         Index("ix_offers_ws_state", "workspace_id", "state"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = _ws_fk()
-    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))  # ix_offers_ws_state
+    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"))  # the unique (run_id, customer_id, rank) index serves lookups
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     rank: Mapped[int] = mapped_column(Integer)
