@@ -20,10 +20,10 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, update
 
 from crm_core.ingest.issues import WARNING, IssueLog
+from crm_core.store.bulk import sqlite_bulk_insert
 from crm_core.store.models import Customer, ImportIssue, Product, ProductAlias, Transaction
 
 _CHUNK = 50_000
-_IMPORT_CACHE_KIB = 256 * 1024
 
 
 def objects(values: pd.Series) -> list:
@@ -36,11 +36,14 @@ def objects(values: pd.Series) -> list:
 
 
 def sqlite_datetimes(values: pd.Series) -> list:
-    """``datetime64`` values as SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
-    arr = values.to_numpy(dtype="datetime64[us]")
-    text = np.char.replace(np.datetime_as_string(arr, unit="us"), "T", " ").astype(object)
-    text[np.isnat(arr)] = None
-    return text.tolist()
+    """``datetime64`` values as SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``).
+
+    Each distinct time is formatted once (an export repeats its invoice's time on every line).
+    """
+    codes, uniques = pd.factorize(values.to_numpy(dtype="datetime64[us]"))
+    text = [t.replace("T", " ") for t in np.datetime_as_string(uniques, unit="us").tolist()]
+    table = np.array([*text, None], dtype=object)  # code -1 (NaT) takes the trailing None
+    return table[codes].tolist()
 
 
 def python_datetimes(values: pd.Series) -> list:
@@ -120,7 +123,13 @@ def insert_issues(session, batch_id: int, issues: pd.DataFrame) -> None:
                             "column": issues["column"], "severity": issues["severity"], "code": issues["code"],
                             "value": issues["value"].str.slice(0, 2000), "message": issues["message"]})
     cols = list(records.columns)
-    data = [dict(zip(cols, row)) for row in zip(*(objects(records[c]) for c in cols))]
+    values = [objects(records[c]) for c in cols]
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        sqlite_bulk_insert(connection.connection.driver_connection, ImportIssue.__tablename__,
+                           [f'"{c}"' for c in cols], zip(*values), row_count=len(records))
+        return
+    data = [dict(zip(cols, row)) for row in zip(*values)]
     table = ImportIssue.__table__
     for start in range(0, len(data), _CHUNK):
         session.connection().execute(table.insert(), data[start:start + _CHUNK])
@@ -165,18 +174,9 @@ def load_transactions(session, *, workspace_id: int, batch_id: int, rows: pd.Dat
     cols = {k: v for k, v in cols.items() if k not in present or present[k].notna().any()}
     names = list(cols)
     if is_sqlite:
-        raw = session.connection().connection.driver_connection
-        sql = (f"INSERT INTO transactions (workspace_id, batch_id, {', '.join(names)}) "
-               f"VALUES ({int(workspace_id)}, {int(batch_id)}, {', '.join('?' * len(names))})")
-        cursor = raw.cursor()
-        default_cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
-        try:
-            # A large page cache keeps the indexes in memory while a big file goes in.
-            cursor.execute(f"PRAGMA cache_size=-{_IMPORT_CACHE_KIB}")
-            cursor.executemany(sql, zip(*cols.values()))
-        finally:
-            cursor.execute(f"PRAGMA cache_size={int(default_cache)}")
-            cursor.close()
+        sqlite_bulk_insert(session.connection().connection.driver_connection, "transactions", names,
+                           zip(*cols.values()), row_count=int(keep.sum()),
+                           constants={"workspace_id": workspace_id, "batch_id": batch_id})
     else:
         records = [{"workspace_id": workspace_id, "batch_id": batch_id, **dict(zip(names, row))}
                    for row in zip(*cols.values())]

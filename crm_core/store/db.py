@@ -23,6 +23,7 @@ from crm_core.errors import ConfigError
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "nextbest.db"
 ENV_URL = "NEXTBEST_DATABASE_URL"
 _IMMEDIATE = "nextbest_immediate"
+_CHECK_FOREIGN_KEYS = "nextbest_check_foreign_keys"
 
 
 def default_url() -> str:
@@ -75,12 +76,18 @@ class Database:
             cls._open.clear()
 
     @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """A session for writes: committed when the block ends, rolled back on error."""
+    def unit_of_work(self, *, check_foreign_keys: bool = True) -> Iterator[Session]:
+        """A session for writes: committed when the block ends, rolled back on error.
+
+        ``check_foreign_keys=False`` (SQLite only) skips the per-row foreign key lookups for a
+        bulk load whose keys all come from the same transaction (1.6 s of a 1M-line import).
+        The writer lock is held throughout, so no parent row can vanish meanwhile; deletes
+        inside such a unit of work would not cascade, so it must not delete anything.
+        """
         session = self._sessions()
         try:
             if self.is_sqlite:
-                session.connection(execution_options={_IMMEDIATE: True})
+                session.connection(execution_options={_IMMEDIATE: True, _CHECK_FOREIGN_KEYS: check_foreign_keys})
             yield session
             session.commit()
         except BaseException:
@@ -120,5 +127,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get(_IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        # Set on every transaction (PRAGMA foreign_keys is a no-op inside one), so a pooled
+        # connection never keeps a bulk load's setting.
+        conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if options.get(_CHECK_FOREIGN_KEYS, True) else 'OFF'}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE) else "BEGIN")

@@ -32,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.errors import NextBestError
+from crm_core.store.bulk import sqlite_bulk_insert
 from crm_core.store.models import Customer, Product, Workspace, utc_now
 
 _CORE_BATCH = 10_000  # rows per Core executemany on databases other than SQLite
-_SQLITE_CACHE_KIB = -262_144  # page cache while inserting (negative = KiB): 256 MB at most
 _CORE_FEATURES = {"first_purchase", "last_purchase", "recency_days", "frequency", "monetary", "r_score", "f_score",
                   "m_score", "rfm_segment", "cluster", "persona", "expected_purchases", "clv", "p_alive",
                   "churn_risk"}
@@ -73,14 +73,15 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
     cust_codes = _code_index(session, Customer, Customer.customer_code, workspace_id)
     decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
     factor = 10 ** (2 if decimals is None else decimals)
-    writer.insert("run_customers", _RUN_CUSTOMER_COLUMNS, _customer_columns(run_id, customers, cust_codes, factor))
+    writer.insert("run_customers", _RUN_CUSTOMER_COLUMNS, _customer_columns(run_id, customers, cust_codes, factor),
+                  len(customers))
     if clusters is not None and len(clusters):
-        writer.insert("run_clusters", _CLUSTER_COLUMNS, _cluster_columns(run_id, clusters))
+        writer.insert("run_clusters", _CLUSTER_COLUMNS, _cluster_columns(run_id, clusters), len(clusters))
     if len(offers):
         prod_codes = _code_index(session, Product, Product.product_code, workspace_id)
         writer.insert("offers", _OFFER_COLUMNS,
                       _offer_columns(workspace_id, run_id, offers, cust_codes, prod_codes, submitted_by,
-                                     writer.timestamp(utc_now())))
+                                     writer.timestamp(utc_now())), len(offers))
 
 
 # --------------------------------------------------------------------------- column builders
@@ -306,21 +307,12 @@ class _Writer:
             return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
         return value
 
-    def insert(self, table: str, columns: tuple[str, ...], values: list) -> None:
-        """Insert the rows given as one iterable per column (in ``columns`` order)."""
+    def insert(self, table: str, columns: tuple[str, ...], values: list, row_count: int) -> None:
+        """Insert ``row_count`` rows given as one iterable per column (in ``columns`` order)."""
         rows = zip(*values)
         if self.is_sqlite:
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                   f"VALUES ({', '.join('?' * len(columns))})")
-            cursor = self.connection.connection.driver_connection.cursor()
-            previous = int(cursor.execute("PRAGMA cache_size").fetchone()[0])
-            # A bigger page cache (a cap, not an allocation) while the run's indexes grow; then the old one back.
-            cursor.execute(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}")
-            try:
-                cursor.executemany(sql, rows)
-            finally:
-                cursor.execute(f"PRAGMA cache_size = {previous}")
-                cursor.close()
+            sqlite_bulk_insert(self.connection.connection.driver_connection, table, columns, rows,
+                               row_count=row_count)
             return
         target = sa.table(table, *[sa.column(c) for c in columns])  # untyped: JSON arrives as text
         batch = []
