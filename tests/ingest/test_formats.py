@@ -144,3 +144,23 @@ def test_lines_with_too_many_fields_are_rejected_with_their_line(db, analyst):
     rejected = report.issues[report.issues["severity"] == "rejected"]
     assert rejected[["line", "code"]].values.tolist() == [[3, "wrong_field_count"]]
     assert report.rows_loaded == 38 and report.rows_read == 39
+
+
+def test_xlsx_saved_as_excel_does_with_shared_strings_and_date_serials(db, analyst, stored, tmp_path):
+    from tests.ingest.excel_like import write_excel_like
+
+    frame = pd.DataFrame({
+        "Invoice": ["489434", "489434", "C489449"], "StockCode": ["85048", "POST", "22087"],
+        "Description": ["15CM GLASS BALL & <LIGHTS>", " Caf\u00e9 cr\u00e8me ", "PAPER BUNTING"],
+        "Quantity": [12, 1, -2], "InvoiceDate": pd.to_datetime(["2009-12-01 07:45", "2009-12-01 07:45",
+                                                                 "2009-12-02 13:10"]),
+        "Price": [6.95, 18.0, 2.55], "Customer ID": [13085.0, 13085.0, float("nan")]})
+    path = write_excel_like(frame, tmp_path / "excel.xlsx", sheet="Year 2009-2010")
+    report = import_file(db, "shop", path, kind="transactions", actor=analyst)
+    assert report.format["container"] == "xlsx" and report.format["sheet"] == "Year 2009-2010"
+    assert (report.rows_loaded, report.anonymous_rows, report.rows_rejected) == (3, 1, 0)
+    tx = stored(db)
+    assert tx["invoice_date"].tolist() == [TS("2009-12-01 07:45"), TS("2009-12-01 07:45"), TS("2009-12-02 13:10")]
+    assert tx["amount_minor"].tolist() == [8340, 1800, -510] and tx["is_return"].tolist() == [0, 0, 1]
+    assert tx["product_name"].tolist()[:2] == ["15CM GLASS BALL & <LIGHTS>", "Caf\u00e9 cr\u00e8me"]
+    assert tx["customer_id"].tolist()[:2] == ["13085", "13085"]

@@ -59,7 +59,26 @@ def test_online_retail_as_uk_csv_imports_without_mapping(db, analyst, retail, tm
 
 @pytest.mark.slow
 def test_online_retail_as_xlsx_imports_without_mapping(db, analyst, retail, tmp_path):
+    """Saved as Excel saves it (shared strings, date serials): within the default archive checks."""
+    import zipfile
+
+    from tests.ingest.excel_like import write_excel_like
+
+    path = write_excel_like(retail, tmp_path / "online_retail.xlsx", sheet="Year 2009-2010")
+    unpacked = sum(m.file_size for m in zipfile.ZipFile(path).infolist())
+    assert unpacked < IngestConfig().xlsx_max_uncompressed_mb * 2**20  # the default limit, not a raised one
+    report = import_file(db, "retail", path, kind="transactions", actor=analyst)
+    assert report.format["container"] == "xlsx"
+    _check(db, report, retail)
+
+
+@pytest.mark.slow
+def test_online_retail_written_by_openpyxl_is_refused_by_the_default_check_with_the_way_out(analyst, db, retail,
+                                                                                              tmp_path):
+    """openpyxl and pandas write every text inline: the same sheet unpacks to ~213 MB, over the 200 MB check."""
     import openpyxl
+
+    from crm_core.ingest.errors import UnsafeArchive
 
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("Year 2009-2010")
@@ -67,10 +86,10 @@ def test_online_retail_as_xlsx_imports_without_mapping(db, analyst, retail, tmp_
     for row in retail.itertuples(index=False):
         ws.append([None if isinstance(v, float) and v != v else v for v in row])
     wb.save(tmp_path / "online_retail.xlsx")
-    # The sheet alone expands to ~213 MB of XML, above the default 200 MB archive check: a user with a
-    # workbook this big raises [ingest] xlsx_max_uncompressed_mb, as the error message tells them to.
-    config = IngestConfig(xlsx_max_uncompressed_mb=400)
-    report = import_file(db, "retail", tmp_path / "online_retail.xlsx", kind="transactions", actor=analyst,
-                         config=config)
-    assert report.format["container"] == "xlsx"
-    _check(db, report, retail)
+    with pytest.raises(UnsafeArchive, match=r"xlsx_max_uncompressed_mb"):
+        import_file(db, "retail", tmp_path / "online_retail.xlsx", kind="transactions", actor=analyst)
+    with db.read() as s:
+        from sqlalchemy import func, select
+
+        from crm_core.store.models import Transaction
+        assert s.scalar(select(func.count()).select_from(Transaction)) == 0
