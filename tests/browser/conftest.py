@@ -7,6 +7,7 @@ CI, not a reason to skip).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -72,6 +73,7 @@ class ServedApp:
     url: str
     credentials_file: Path
     log_file: Path
+    database_url: str
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log_file: Path) -> None:
@@ -89,14 +91,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_file: Path) -> None:
     raise RuntimeError(f"streamlit did not answer within {SERVER_START_TIMEOUT}s:\n{log_file.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def served_app(tmp_path_factory, chromium_path) -> ServedApp:
-    """NextBest served on a free loopback port, over a sample database without users.
-
-    The app's first start creates the demo users and writes their passwords
-    to ``credentials_file`` (as ``make run`` does into data/).
-    """
-    tmp = tmp_path_factory.mktemp("served")
+@contextlib.contextmanager
+def serve(tmp: Path):
+    """Serve NextBest from a fresh sample database in ``tmp`` until the block ends."""
     url_db = f"sqlite:///{tmp / 'app.db'}"
     _load_sample_db().build_sample_database(url_db, with_users=False, with_bank=False)
     port = _free_port()
@@ -115,7 +112,7 @@ def served_app(tmp_path_factory, chromium_path) -> ServedApp:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log_file)
-        yield ServedApp(url, tmp / "demo_credentials.txt", log_file)
+        yield ServedApp(url, tmp / "demo_credentials.txt", log_file, url_db)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # our own process group only
         try:
@@ -123,3 +120,37 @@ def served_app(tmp_path_factory, chromium_path) -> ServedApp:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory, chromium_path) -> ServedApp:
+    """NextBest served on a free loopback port, over a sample database without users, shared by the session.
+
+    The app's first start creates the demo users and writes their passwords
+    to ``credentials_file`` (as ``make run`` does into data/).
+    """
+    with serve(tmp_path_factory.mktemp("served")) as app:
+        yield app
+
+
+@pytest.fixture
+def own_served_app(tmp_path, chromium_path) -> ServedApp:
+    """A served NextBest of the test's own, for a test that changes the data (an import)."""
+    with serve(tmp_path) as app:
+        yield app
+
+
+def demo_password(app: ServedApp, username: str) -> str:
+    """The password the served app's first start gave a demo user."""
+    for line in app.credentials_file.read_text().splitlines():
+        parts = line.split()
+        if not line.startswith("#") and len(parts) == 3 and parts[1] == username:
+            return parts[2]
+    raise AssertionError(f"{username} not in {app.credentials_file}")
+
+
+def log_in(page, app: ServedApp, username: str) -> None:
+    """Fill the login form as a demo user and submit it."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(demo_password(app, username))
+    page.get_by_role("button", name="Log in").click()

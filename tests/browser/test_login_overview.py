@@ -11,20 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "screenshot-overview.png"
 UPDATE_SCREENSHOT = "NEXTBEST_UPDATE_SCREENSHOT"
 TIMEOUT_MS = 45_000
-
-
-def _demo_password(credentials_file: Path, username: str) -> str:
-    for line in credentials_file.read_text().splitlines():
-        parts = line.split()
-        if not line.startswith("#") and len(parts) == 3 and parts[1] == username:
-            return parts[2]
-    raise AssertionError(f"{username} not in {credentials_file}")
 
 
 def _wait_for_cookie(context, name: str, timeout_s: float = 20) -> None:
@@ -34,12 +28,6 @@ def _wait_for_cookie(context, name: str, timeout_s: float = 20) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"the login cookie {name!r} was never set")
-
-
-def _log_in(page, username: str, password: str) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_demo_analyst_logs_in_and_sees_kpis_and_a_chart(browser, served_app, tmp_path):
@@ -52,10 +40,12 @@ def test_demo_analyst_logs_in_and_sees_kpis_and_a_chart(browser, served_app, tmp
         # The first start wrote the demo logins, readable by the owner only.
         assert stat.S_IMODE(os.stat(served_app.credentials_file).st_mode) == 0o600
 
-        _log_in(page, "analyst", "wrong-password-x")
+        page.get_by_label("Username").fill("analyst")
+        page.get_by_label("Password", exact=True).fill("wrong-password-x")
+        page.get_by_role("button", name="Log in").click()
         page.get_by_text(re.compile("Wrong username or password")).wait_for()
 
-        _log_in(page, "analyst", _demo_password(served_app.credentials_file, "analyst"))
+        log_in(page, served_app, "analyst")
         page.get_by_role("heading", name="Overview").wait_for()
         metrics = page.get_by_test_id("stMetric")
         metrics.nth(4).wait_for()
@@ -90,7 +80,7 @@ def test_viewer_opening_the_admin_url_does_not_get_the_admin_page(browser, serve
     try:
         page.goto(served_app.url)
         page.get_by_label("Username").wait_for()
-        _log_in(page, "viewer", _demo_password(served_app.credentials_file, "viewer"))
+        log_in(page, served_app, "viewer")
         page.get_by_role("heading", name="Overview").wait_for()
         _wait_for_cookie(context, "nextbest_auth")
         page.goto(f"{served_app.url}/admin")  # a new session: the cookie logs the viewer back in

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
 
 
-def _demo_password(credentials_file: Path, username: str) -> str:
-    for line in credentials_file.read_text().splitlines():
-        parts = line.split()
-        if not line.startswith("#") and len(parts) == 3 and parts[1] == username:
-            return parts[2]
-    raise AssertionError(f"{username} not in {credentials_file}")
-
-
 def _go(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    page.get_by_role("heading", name=title).first.wait_for()
+    """Open a page from the sidebar (clicked again if a rerun swallowed the first click)."""
+    _click_until(page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True),
+                 page.get_by_role("heading", name=title).first)
 
 
 def _click_until(target, shown, attempts: int = 3) -> None:
@@ -44,9 +38,7 @@ def test_analyst_goes_from_a_treemap_segment_to_a_customer_360(browser, served_a
     page.set_default_timeout(TIMEOUT_MS)
     try:
         page.goto(served_app.url)
-        page.get_by_label("Username").fill("analyst")
-        page.get_by_label("Password", exact=True).fill(_demo_password(served_app.credentials_file, "analyst"))
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, served_app, "analyst")
         page.get_by_role("heading", name="Overview").wait_for()
 
         # The served sample has no run yet (or one from another test): run the pipeline from its page.
