@@ -59,9 +59,16 @@ def ensure_customers(session, workspace_id: int, codes: pd.Series) -> dict[str, 
     new = [c for c in wanted if c not in known]
     if new:
         now = dt.datetime.now(dt.timezone.utc)
-        for start in range(0, len(new), _CHUNK):
-            session.connection().execute(Customer.__table__.insert(), [{"workspace_id": workspace_id, "customer_code": c, "created_at": now}
-                                               for c in new[start:start + _CHUNK]])
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":  # the text SQLAlchemy's SQLite DateTime writes
+            stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+            sqlite_bulk_insert(connection.connection.driver_connection, "customers", ["customer_code", "created_at"],
+                               ((c, stamp) for c in new), row_count=len(new), constants={"workspace_id": workspace_id})
+        else:
+            for start in range(0, len(new), _CHUNK):
+                connection.execute(Customer.__table__.insert(), [
+                    {"workspace_id": workspace_id, "customer_code": c, "created_at": now}
+                    for c in new[start:start + _CHUNK]])
         known = dict(session.execute(select(Customer.customer_code, Customer.id)
                                      .where(Customer.workspace_id == workspace_id)).all())
     return known
@@ -188,6 +195,8 @@ def load_transactions(session, *, workspace_id: int, batch_id: int, rows: pd.Dat
 def _already_loaded(session, workspace_id: int, frame: pd.DataFrame, log: IssueLog) -> np.ndarray:
     """Mask of rows to skip: invoices already in the workspace, and identical invoice-less lines."""
     skip = np.zeros(len(frame), dtype=bool)
+    if session.scalar(select(Transaction.id).where(Transaction.workspace_id == workspace_id).limit(1)) is None:
+        return skip  # a workspace's first sales file: nothing to compare with
     has_invoice = frame["invoice_code"].notna().to_numpy(bool)
     if has_invoice.any():
         codes = pd.unique(frame.loc[has_invoice, "invoice_code"])

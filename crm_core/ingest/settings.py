@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from crm_core.errors import ConfigError
+from crm_core.settings_base import build_section
 
 DEFAULT_NON_MERCHANDISE = (
     # Online Retail style service lines: postage, carriage, fees, adjustments, samples, tests.
@@ -54,20 +54,7 @@ class IngestConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "IngestConfig":
         """Build from the ``[ingest]`` section; unknown keys or bad values raise ConfigError."""
-        d = dict(d or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"Unknown [ingest] setting(s) {sorted(unknown)}; known: {sorted(known)}.")
-        if "non_merchandise_codes" in d:
-            codes = d["non_merchandise_codes"]
-            if isinstance(codes, str) or not all(isinstance(c, str) for c in codes):
-                raise ConfigError("[ingest] non_merchandise_codes must be a list of product codes, "
-                                  'e.g. ["POST", "DOT", "M"].')
-            d["non_merchandise_codes"] = tuple(str(c).strip().upper() for c in codes)
-        config = cls(**d)
-        config.check()
-        return config
+        return build_section(cls, "ingest", d, code_lists=("non_merchandise_codes",))
 
     def check(self) -> None:
         """Raise ConfigError when a value is out of range."""

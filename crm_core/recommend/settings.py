@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from crm_core.errors import ConfigError
+from crm_core.settings_base import build_section
 
 SCENARIOS = ("REBUY", "CROSS_SELL", "UPSELL", "WINBACK", "NURTURE")
 COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
@@ -85,22 +85,7 @@ class RecommendConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "RecommendConfig":
         """Build from the ``[recommend]`` section; unknown keys or bad values raise ConfigError."""
-        d = dict(d or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"Unknown [recommend] setting(s) {sorted(unknown)}; known: {sorted(known)}.")
-        if "extra_non_merchandise" in d:
-            codes = d["extra_non_merchandise"]
-            if isinstance(codes, str) or not all(isinstance(c, str) for c in codes):
-                raise ConfigError('[recommend] extra_non_merchandise must be a list of product codes, e.g. ["POST"].')
-            d["extra_non_merchandise"] = tuple(str(c).strip().upper() for c in codes)
-        try:
-            config = cls(**d)
-        except TypeError as exc:
-            raise ConfigError(f"[recommend] {exc}") from None
-        config.check()
-        return config
+        return build_section(cls, "recommend", d, code_lists=("extra_non_merchandise",))
 
     def check(self) -> None:
         """Raise ConfigError when a value is out of range."""

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from crm_core.errors import ConfigError
+from crm_core.settings_base import build_section
 
 SEGMENT_CODES = (
     "CHAMPIONS",
@@ -201,12 +202,4 @@ class SegmentConfig:
 
 
 def _part(kind: type, name: str, values: Mapping[str, Any] | None):
-    values = dict(values or {})
-    known = {f.name for f in dataclasses.fields(kind)}
-    unknown = set(values) - known
-    if unknown:
-        raise ConfigError(f"[segment.{name}] has unknown keys {sorted(unknown)}; known: {', '.join(sorted(known))}")
-    try:
-        return kind(**values)
-    except TypeError as exc:
-        raise ConfigError(f"[segment.{name}]: {exc}") from exc
+    return build_section(kind, f"segment.{name}", values)

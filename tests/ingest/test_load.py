@@ -205,3 +205,10 @@ def test_a_transactions_import_leaves_every_foreign_key_valid(db, analyst):
                                 "JOIN products p ON p.id = t.product_id JOIN import_batches b ON b.id = t.batch_id "
                                 "WHERE cu.workspace_id = t.workspace_id AND p.workspace_id = t.workspace_id")).scalar()
     assert linked == 4  # every line with a customer points at the workspace's own customer and product
+    import datetime as dt
+
+    with db.read() as s:
+        created = s.scalars(select(Customer.created_at)).all()
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    assert len(created) == 3 and all(isinstance(c, dt.datetime) and abs(now - c.replace(tzinfo=None)).total_seconds()
+                                     < 120 for c in created)  # bulk-inserted customers read back as UTC times

@@ -54,3 +54,26 @@ def test_load_customers_on_postgres_equals_sqlite(postgres_url, db):
     on_pg = frames.load_customers(pg, fill_customers(pg, "bulk-people"), dt.date(2024, 4, 30))
     on_sqlite = frames.load_customers(db, fill_customers(db, "bulk-people"), dt.date(2024, 4, 30))
     pd.testing.assert_frame_equal(on_pg, on_sqlite, check_exact=True)
+
+
+def test_imports_on_postgres_store_what_sqlite_stores(postgres_url, db):
+    """The importer's other branch (Core inserts, foreign keys always checked) on a real server."""
+    from crm_core.auth import Actor, Role
+    from crm_core.ingest import import_file
+    from crm_core.workspaces import get_workspace
+
+    analyst = Actor("analyst", Role.ANALYST)
+    head = "customer_id,invoice_id,invoice_date,product_id,product_name,quantity,unit_price\n"
+    first = head + "1,I1,2024-01-01 10:00,A,Mug,2,1.50\n,I2,2024-01-02,B,Plate,1,3\n2,C3,2024-01-03,A,Mug,-1,1.50\n"
+    later = head + "2,C3,2024-01-03,A,Mug,-1,1.50\n3,I4,2024-01-04,POST,Postage,1,4.99\n"
+    pg = Database.open(postgres_url)
+    pg.upgrade()
+    results = {}
+    for name, store in (("postgres", pg), ("sqlite", db)):
+        one = import_file(store, "import-pg", (first.encode(), "first.csv"), kind="transactions", actor=analyst)
+        two = import_file(store, "import-pg", (later.encode(), "later.csv"), kind="transactions", actor=analyst)
+        results[name] = ((one.rows_loaded, one.anonymous_rows), (two.rows_loaded, two.rows_skipped),
+                         frames.load_transactions(store, get_workspace(store, "import-pg").id))
+    assert results["postgres"][:2] == results["sqlite"][:2] == ((3, 1), (1, 1))
+    pd.testing.assert_frame_equal(results["postgres"][2], results["sqlite"][2], check_exact=True)
+    assert results["postgres"][2]["amount"].tolist() == [3.0, 3.0, -1.5, 4.99]
