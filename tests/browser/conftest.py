@@ -154,3 +154,41 @@ def log_in(page, app: ServedApp, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(demo_password(app, username))
     page.get_by_role("button", name="Log in").click()
+
+
+FLOW_TIMEOUT_MS = 60_000
+
+
+@contextlib.contextmanager
+def logged_in_page(browser, app: ServedApp, username: str = "analyst", height: int = 1000):
+    """A fresh browser context on ``app``, logged in as a demo user and showing the Overview."""
+    context = browser.new_context(viewport={"width": 1440, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(FLOW_TIMEOUT_MS)
+    try:
+        page.goto(app.url)
+        log_in(page, app, username)
+        page.get_by_role("heading", name="Overview").wait_for()
+        yield page
+    finally:
+        context.close()
+
+
+def click_until(target, shown, attempts: int = 3) -> None:
+    """Click ``target`` until ``shown`` appears: on a loaded machine a rerun or Plotly may swallow a click."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        target.click()
+        try:
+            shown.wait_for(timeout=FLOW_TIMEOUT_MS // attempts)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+
+
+def go(page, title: str) -> None:
+    """Open a page from the sidebar and wait for its heading."""
+    click_until(page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True),
+                page.get_by_role("heading", name=title).first)

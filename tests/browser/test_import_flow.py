@@ -10,25 +10,16 @@ from sqlalchemy import select
 
 from crm_core.store import Database
 from crm_core.store.models import ImportBatch, Transaction
-from tests.browser.conftest import log_in
+from tests.browser.conftest import go, logged_in_page
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 60_000
 EXPORT = Path(__file__).resolve().parents[1] / "data" / "ingest" / "semicolon_decimal_comma.csv"
 
 
 def test_analyst_uploads_a_csv_checks_the_preview_and_imports_it(browser, own_served_app):
     app = own_served_app
-    context = browser.new_context(viewport={"width": 1440, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    try:
-        page.goto(app.url)
-        log_in(page, app, "analyst")
-        page.get_by_role("heading", name="Overview").wait_for()
-        page.get_by_test_id("stSidebarNav").get_by_text("Import data", exact=True).click()
-        page.get_by_role("heading", name="Import data").wait_for()
+    with logged_in_page(browser, app, height=1100) as page:
+        go(page, "Import data")
 
         page.locator('input[type="file"]').set_input_files(str(EXPORT))
         # How the app read the file: cp1252, semicolons, decimal comma; the preview and the proposed mapping.
@@ -47,8 +38,6 @@ def test_analyst_uploads_a_csv_checks_the_preview_and_imports_it(browser, own_se
         assert (totals["Read"], totals["Loaded"], totals["Rejected"]) == ("3", "3", "0")
         # the cancellation (negative quantity) is reported in the downloadable report
         page.get_by_role("button", name="Download the report (CSV)").wait_for()
-    finally:
-        context.close()
 
     db = Database.open(app.database_url)
     with db.read() as s:
