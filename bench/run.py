@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench.sizes import DEFAULT_DATA_DIR, DEFAULT_SIZES, SIZES, Size, ensure_data, parse_sizes
-from bench.stages import STAGES
+from bench.stages import BENCH_UPLOAD_MB, STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results.json"
@@ -142,7 +142,7 @@ def bench_pipeline(size: Size, data: dict, data_dir: Path) -> dict:
     shutil.rmtree(out_dir, ignore_errors=True)
     # Benchmark files are far above the 200 MB upload limit a desktop user gets by default.
     config = data_dir / "bench-config.toml"
-    config.write_text("[ingest]\nmax_upload_mb = 4000\n", encoding="utf-8")
+    config.write_text(f"[ingest]\nmax_upload_mb = {BENCH_UPLOAD_MB}\n", encoding="utf-8")
     cmd = [sys.executable, "-m", "crm_core", "run", "--transactions", data["transactions"],
            "--db", f"sqlite:///{db_file}", "--config", str(config), "--out", str(out_dir)]
     child = run_child(cmd, data_dir / "logs", f"pipeline-{size.name}", PIPELINE_TIMEOUT)

@@ -45,13 +45,16 @@ cached = st.session_state.get("import_parsed")
 if cached is not None and cached[0] == parsed_key:
     table = cached[1]
 else:
+    reading = st.progress(0.0, text="Reading the file")
     try:
-        with st.spinner("Reading the file"):
-            table = read_table((data, upload.name), kind=kind, config=config,
-                               options=ReaderOptions(sheet=sheet, date_format=date_format))
+        table = read_table((data, upload.name), kind=kind, config=config,
+                           options=ReaderOptions(sheet=sheet, date_format=date_format),
+                           progress=lambda f, m: reading.progress(min(max(f, 0.0), 1.0), text=m))
     except NextBestError as exc:
         show_error(exc)
         st.stop()
+    finally:
+        reading.empty()
     st.session_state["import_parsed"] = (parsed_key, table)
 
 if len(table.sheets) > 1:
@@ -113,7 +116,8 @@ def _run_import(accept: bool) -> None:
     try:
         report = import_file(ctx.db, workspace, (data, upload.name), kind=kind, actor=ctx.actor, config=config,
                              options=ReaderOptions(mapping=mapping, date_format=date_format, sheet=sheet),
-                             accept_rejects=accept, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+                             accept_rejects=accept, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                             parsed=table)  # the preview's parse: a big workbook is not read twice
         st.session_state["import_report"] = report
         st.session_state.pop("import_pending", None)
     except RejectThresholdExceeded as exc:

@@ -64,6 +64,9 @@ def check_archive(data: bytes, config: IngestConfig, name: str) -> None:
                                         "saved by Excel never do. It was not opened.")
 
 
+_PROGRESS_ROWS = 20_000
+
+
 def _open(data: bytes, name: str):
     if not openpyxl.DEFUSEDXML:
         raise ConfigError("openpyxl is not using defusedxml (OPENPYXL_DEFUSEDXML is off or defusedxml is "
@@ -84,12 +87,15 @@ def sheet_names(data: bytes, name: str) -> list[str]:
         wb.close()
 
 
-def read_sheet(data: bytes, name: str, sheet: str | None, max_rows: int | None = None) -> tuple[str, list[list]]:
+def read_sheet(data: bytes, name: str, sheet: str | None, max_rows: int | None = None,
+               progress=None) -> tuple[str, list[list]]:
     """Rows of one worksheet as lists of text cells (None where empty).
 
     Args:
         sheet: the sheet name; None reads the first sheet.
         max_rows: stop after this many rows (for sniffing).
+        progress: called with ``(fraction 0..1, message)`` every few thousand rows
+            (a big workbook takes a minute to read).
     Returns:
         ``(sheet_name, rows)``; row i is spreadsheet row i + 1.
     Raises:
@@ -105,11 +111,15 @@ def read_sheet(data: bytes, name: str, sheet: str | None, max_rows: int | None =
             raise SheetNotFound(f"{name} has no sheet {sheet!r}; its sheets are: {', '.join(map(repr, names))}. "
                                 "Choose one with --sheet NAME or the sheet selector.")
         ws = wb[chosen]
+        total = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None  # from the sheet's dimension
         rows: list[list] = []
         for row in ws.iter_rows(values_only=True):
             rows.append([cell_text(v) for v in row])
             if max_rows is not None and len(rows) >= max_rows:
                 break
+            if progress is not None and len(rows) % _PROGRESS_ROWS == 0:
+                of = f" of {total:,}" if total else ""
+                progress(min(len(rows) / total, 1.0) if total else 0.0, f"reading row {len(rows):,}{of} of {chosen}")
         return chosen, rows
     finally:
         wb.close()

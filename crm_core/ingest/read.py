@@ -140,7 +140,7 @@ def _too_large(name: str, size: int, config: IngestConfig) -> FileTooLarge:
 
 
 def read_table(source, *, kind: str, options: ReaderOptions = ReaderOptions(),
-               config: IngestConfig = IngestConfig()) -> ParsedTable:
+               config: IngestConfig = IngestConfig(), progress=None) -> ParsedTable:
     """Read a file into text cells, detect its format and propose a mapping.
 
     Args:
@@ -148,6 +148,7 @@ def read_table(source, *, kind: str, options: ReaderOptions = ReaderOptions(),
         kind: transactions, customers, products, holdings or outcomes.
         options: a mapping, date format or sheet chosen by the user.
         config: the importer's limits.
+        progress: called with ``(fraction 0..1, message)`` while a workbook's rows are read.
     Returns:
         A :class:`ParsedTable`; check ``missing`` and ``needs_date_format`` before importing.
     Raises:
@@ -159,7 +160,7 @@ def read_table(source, *, kind: str, options: ReaderOptions = ReaderOptions(),
     container = sniff.detect_container(data, name)
     notes: list[str] = []
     if container == "xlsx":
-        fmt, headers, frame, rejects = _read_xlsx(data, name, kind, options.sheet, config, notes)
+        fmt, headers, frame, rejects = _read_xlsx(data, name, kind, options.sheet, config, notes, progress)
     elif container == "parquet":
         fmt, headers, frame, rejects = _read_parquet(data, name)
     else:
@@ -288,7 +289,8 @@ def _drop_blank_columns(frame: pd.DataFrame, headers: list[str]) -> pd.DataFrame
     return frame
 
 
-def _read_xlsx(data: bytes, name: str, kind: str, sheet: str | None, config: IngestConfig, notes: list[str]):
+def _read_xlsx(data: bytes, name: str, kind: str, sheet: str | None, config: IngestConfig, notes: list[str],
+               progress=None):
     excel.check_archive(data, config, name)
     sheets = excel.sheet_names(data, name)
     chosen = sheet
@@ -296,7 +298,7 @@ def _read_xlsx(data: bytes, name: str, kind: str, sheet: str | None, config: Ing
         chosen = _best_sheet(data, name, sheets, kind)
         notes.append(f"The workbook has {len(sheets)} sheets ({', '.join(sheets)}); sheet {chosen!r} was read. "
                      "Choose another with --sheet NAME or the sheet selector.")
-    chosen, rows = excel.read_sheet(data, name, chosen)
+    chosen, rows = excel.read_sheet(data, name, chosen, progress=progress)
     h = sniff.find_header_row(rows[:60])
     if not rows:
         raise EmptyFile(f"{name}: sheet {chosen!r} is empty. Choose the sheet with the data.")

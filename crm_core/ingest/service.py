@@ -15,7 +15,7 @@ from crm_core.ingest import load, load_records
 from crm_core.ingest.errors import RejectThresholdExceeded
 from crm_core.ingest.issues import IssueLog
 from crm_core.ingest.mapping import check_kind, recall_mapping, remember_mapping, require_fields
-from crm_core.ingest.read import ReaderOptions, load_mapping_file, read_table, source_bytes
+from crm_core.ingest.read import ParsedTable, ReaderOptions, load_mapping_file, read_table, source_bytes
 from crm_core.ingest.report import ImportReport
 from crm_core.ingest.settings import IngestConfig
 from crm_core.ingest.validate import ValidationContext, Validated, validate
@@ -32,7 +32,7 @@ def _no_progress(fraction: float, message: str) -> None:
 
 def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options: ReaderOptions = ReaderOptions(),
                 config: IngestConfig = IngestConfig(), accept_rejects: bool = False, progress: Progress | None = None,
-                imported_at: dt.datetime | None = None) -> ImportReport:
+                imported_at: dt.datetime | None = None, parsed: ParsedTable | None = None) -> ImportReport:
     """Import one file into ``workspace``: stored entirely, with its report, or not at all.
 
     Args:
@@ -49,6 +49,9 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
         progress: called with ``(fraction 0..1, message)``.
         imported_at: the import's local time (default now): future-date warnings and the
             effective date of customer attributes without their own date.
+        parsed: what :func:`read_table` already made of this same file (the Import page's
+            preview), so a big workbook is not read twice; used only when its content hash,
+            kind and sheet match, else the file is read again.
     Returns:
         An :class:`ImportReport` with status ``loaded`` or ``duplicate``.
     Raises:
@@ -69,7 +72,11 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
     given = options.mapping
     if isinstance(given, str) or hasattr(given, "suffix"):
         given = load_mapping_file(given)
-    table = read_table((data, name), kind=kind, options=dataclasses.replace(options, mapping=given), config=config)
+    if _reusable(parsed, content_hash, kind, options):
+        table = parsed.with_mapping(given if given is not None else parsed.mapping, options.date_format)
+    else:
+        table = read_table((data, name), kind=kind, options=dataclasses.replace(options, mapping=given), config=config,
+                           progress=lambda f, m: progress(0.2 * f, m))
     mapping = table.mapping
     if given is None and existing_ws is not None:
         mapping = recall_mapping(db, existing_ws.id, kind, table.headers) or mapping
@@ -104,6 +111,12 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
         return _duplicate(db, ws, kind, name, content_hash, actor)
     progress(1.0, "done")
     return report
+
+
+def _reusable(parsed: ParsedTable | None, content_hash: str, kind: str, options: ReaderOptions) -> bool:
+    """Whether a table read before stands for this file as the options ask to read it."""
+    return (parsed is not None and parsed.content_hash == content_hash and parsed.kind == kind
+            and (options.sheet is None or parsed.format.get("sheet") == options.sheet))
 
 
 def _store(db, session, ws: WorkspaceInfo, table, checked: Validated, mapping: dict, fmt: dict, actor: Actor,

@@ -174,14 +174,14 @@ def logged_in_page(browser, app: ServedApp, username: str = "analyst", height: i
         context.close()
 
 
-def click_until(target, shown, attempts: int = 3) -> None:
+def click_until(target, shown, attempts: int = 3, attempt_timeout_ms: int | None = None) -> None:
     """Click ``target`` until ``shown`` appears: on a loaded machine a rerun or Plotly may swallow a click."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(attempts):
         target.click()
         try:
-            shown.wait_for(timeout=FLOW_TIMEOUT_MS // attempts)
+            shown.wait_for(timeout=attempt_timeout_ms or FLOW_TIMEOUT_MS // attempts)
             return
         except PlaywrightTimeout:
             if attempt == attempts - 1:

@@ -15,8 +15,10 @@ def test_analyst_goes_from_a_treemap_segment_to_a_customer_360(browser, served_a
     with logged_in_page(browser, served_app) as page:
         # The served sample has no run yet (or one from another test): run the pipeline from its page.
         go(page, "Run pipeline")
-        page.get_by_role("button", name="Run").click()
-        page.get_by_text(re.compile(r"Run #\d+ as of 2024-03-28 stored")).wait_for()
+        # A cold first run imports scikit-learn and scipy in the server: give each click a minute.
+        click_until(page.get_by_role("button", name="Run"),
+                    page.get_by_text(re.compile(r"Run #\d+ as of 2024-03-28 stored")), attempts=3,
+                    attempt_timeout_ms=60_000)
         assert page.get_by_text("Timings").count() >= 1
 
         go(page, "Segments")

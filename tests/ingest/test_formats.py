@@ -164,3 +164,15 @@ def test_xlsx_saved_as_excel_does_with_shared_strings_and_date_serials(db, analy
     assert tx["amount_minor"].tolist() == [8340, 1800, -510] and tx["is_return"].tolist() == [0, 0, 1]
     assert tx["product_name"].tolist()[:2] == ["15CM GLASS BALL & <LIGHTS>", "Caf\u00e9 cr\u00e8me"]
     assert tx["customer_id"].tolist()[:2] == ["13085", "13085"]
+
+
+def test_a_big_workbook_reports_its_reading_progress(tmp_path):
+    from tests.ingest.excel_like import write_excel_like
+
+    frame = pd.DataFrame({"Customer ID": [str(i % 500) for i in range(45_000)],
+                          "InvoiceDate": pd.Timestamp("2024-01-01"), "Amount": 1.5})
+    seen = []
+    read_table(write_excel_like(frame, tmp_path / "big.xlsx"), kind="transactions",
+               progress=lambda f, m: seen.append((f, m)))
+    assert [m for _, m in seen] == ["reading row 20,000 of 45,001 of Sheet1", "reading row 40,000 of 45,001 of Sheet1"]
+    assert [round(f, 3) for f, _ in seen] == [round(20_000 / 45_001, 3), round(40_000 / 45_001, 3)]

@@ -212,3 +212,20 @@ def test_a_transactions_import_leaves_every_foreign_key_valid(db, analyst):
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     assert len(created) == 3 and all(isinstance(c, dt.datetime) and abs(now - c.replace(tzinfo=None)).total_seconds()
                                      < 120 for c in created)  # bulk-inserted customers read back as UTC times
+
+
+def test_the_preview_parse_is_reused_only_for_the_same_file(db, analyst, stored, monkeypatch):
+    import crm_core.ingest.service as service
+
+    data = _csv("1,I1,2024-01-01,A,1,2\n2,I2,2024-01-02,B,1,3\n")
+    parsed = read_table(data, kind="transactions")
+    calls = []
+    real_read = service.read_table
+    monkeypatch.setattr(service, "read_table", lambda *a, **k: calls.append(a) or real_read(*a, **k))
+    report = import_file(db, "shop", data, kind="transactions", actor=analyst, parsed=parsed,
+                         options=ReaderOptions(mapping={**parsed.mapping}))
+    assert calls == [] and report.rows_loaded == 2  # not read again
+    other = _csv("3,I3,2024-01-03,A,1,2\n", "other.csv")
+    report = import_file(db, "shop", other, kind="transactions", actor=analyst, parsed=parsed)
+    assert len(calls) == 1 and report.rows_loaded == 1  # another file's parse is never taken for this one
+    assert sorted(stored(db)["customer_id"]) == ["1", "2", "3"]
