@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row
 from crm_core import overview
+from crm_core.overview_cache import overview_figures
 from crm_core.charts.overview import (
     customers_by_recency_figure, customers_by_segment_figure, revenue_by_month_figure,
 )
@@ -18,8 +19,7 @@ ws = ctx.workspace
 @st.cache_data(show_spinner="Counting…", ttl=600, max_entries=32)
 def _overview(url: str, workspace_id: int, version: tuple):
     db = Database.open(url)
-    kpis = overview.overview_kpis(db, workspace_id)
-    months = overview.revenue_by_month(db, workspace_id, as_of=kpis.as_of)
+    kpis, months = overview_figures(db, workspace_id)  # kept in the store until the next sales import
     segments = overview.customers_by_segment(db, workspace_id)
     return kpis, months, segments
 

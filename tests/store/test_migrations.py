@@ -3,7 +3,7 @@
 from sqlalchemy import inspect, text
 
 from crm_core.store import Database
-from crm_core.store.migrate import current_revision, upgrade
+from crm_core.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_upgrade_from_first_revision_keeps_rows(tmp_path):
@@ -17,7 +17,7 @@ def test_upgrade_from_first_revision_keeps_rows(tmp_path):
         c.execute(text("INSERT INTO customers (workspace_id, customer_code, created_at) "
                        "VALUES (1, '00042', '2025-01-01 00:00:00')"))
     db.upgrade()
-    assert current_revision(db) == "0004"
+    assert current_revision(db) == head_revision() == "0005"
     assert "saved_mappings" in inspect(db.engine).get_table_names()
     with db.engine.connect() as c:
         assert c.execute(text("SELECT customer_code FROM customers")).scalar() == "00042"
@@ -26,7 +26,7 @@ def test_upgrade_from_first_revision_keeps_rows(tmp_path):
 def test_upgrade_is_idempotent(db):
     db.upgrade()
     db.upgrade()
-    assert current_revision(db) == "0004"
+    assert current_revision(db) == head_revision() == "0005"
 
 
 def test_models_match_the_newest_revision(db):
