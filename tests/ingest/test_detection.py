@@ -80,4 +80,17 @@ def test_synonyms_in_five_languages_and_export_layouts():
                       "customer_id": "CustomerID"}
     assert guess_kind(["product_id", "name", "price"]) == "products"
     assert header_key("N° Client ") == "nclient"
+
+
+def test_dutch_and_portuguese_exports_are_mapped_too():
+    assert propose_mapping(["Klantnummer", "Factuurnummer", "Factuurdatum", "Artikelcode", "Omschrijving",
+                            "Aantal", "Prijs"], "transactions") == {
+        "customer_id": "Klantnummer", "invoice_id": "Factuurnummer", "invoice_date": "Factuurdatum",
+        "product_id": "Artikelcode", "product_name": "Omschrijving", "quantity": "Aantal", "unit_price": "Prijs"}
+    assert propose_mapping(["Código Cliente", "Número Fatura", "Data", "Descrição", "Quantidade",
+                            "Valor Unitário", "Valor Total"], "transactions") == {
+        "customer_id": "Código Cliente", "invoice_id": "Número Fatura", "invoice_date": "Data",
+        "product_name": "Descrição", "quantity": "Quantidade", "unit_price": "Valor Unitário",
+        "amount": "Valor Total"}
+    assert propose_mapping(["cliente", "fecha", "monto"], "transactions")["amount"] == "monto"
     assert header_signature(["A", "b"], "transactions") == header_signature(["a", "B"], "transactions")
