@@ -10,6 +10,7 @@ horizon earlier.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,18 +101,20 @@ def code_lines(tx: pd.DataFrame, products: pd.Index, holdings: pd.DataFrame | No
     ids = tx["customer_id"]
     if hold is not None:  # customers of the holdings too (banks: a customer may hold without buying)
         ids = pd.concat([ids.astype("string"), hold["customer_id"].astype("string")], ignore_index=True)
-    codes, distinct = factorize_text(ids)
-    c_all, customers = sorted_codes(codes, distinct)
+    is_return = tx["is_return"].to_numpy(dtype=bool) if "is_return" in tx.columns else np.zeros(len(tx), bool)
+    keep = ~is_return
+    with ThreadPoolExecutor(max_workers=1) as pool:  # invoice ids are coded meanwhile (Arrow releases the GIL)
+        invoices = pool.submit(factorize_text, tx["invoice_id"], keep if is_return.any() else None) \
+            if "invoice_id" in tx.columns else None
+        codes, distinct = factorize_text(ids)
+        c_all, customers = sorted_codes(codes, distinct)
+        inv = invoices.result()[0] if invoices is not None else np.full(int(keep.sum()), -1, dtype=np.int64)
     c, hc = c_all[:len(tx)], c_all[len(tx):]
     day = day_numbers(tx["invoice_date"])
     p = product_codes(tx["product_id"], products, product_text) if "product_id" in tx.columns \
         else np.full(len(tx), -1)
-    is_return = tx["is_return"].to_numpy(dtype=bool) if "is_return" in tx.columns else np.zeros(len(tx), bool)
     amount = tx["amount"].to_numpy(dtype="float64", na_value=0.0)
-    keep = ~is_return
     amounts = LineAmounts(c.astype(np.int32), day.astype(np.int32), amount)
-    inv = factorize_text(tx["invoice_id"], keep if is_return.any() else None)[0] if "invoice_id" in tx.columns \
-        else np.full(int(keep.sum()), -1, dtype=np.int64)
     if is_return.any():
         c, p, day = c[keep], p[keep], day[keep]
     sales = _sorted_sales(c, p, day, inv, len(customers), len(products))
