@@ -90,8 +90,8 @@ for i, field in enumerate(FIELDS[kind]):
     if picked != NONE:
         mapping[field] = picked
 if kind == "transactions":
-    st.caption("* required. A transactions file needs an amount, or a quantity and a unit price. Rows with an "
-               "empty customer id are loaded as anonymous sales.")
+    st.caption("Fields marked * are required. A transactions file needs an amount, or a quantity and a unit "
+               "price. Rows with an empty customer id are loaded as anonymous sales.")
 
 try:
     checked = table.with_mapping(mapping, date_format)
