@@ -137,7 +137,7 @@ if pending is not None:
     st.warning(str(pending))
     if pending.report is not None:
         rejected = pending.report.issues[pending.report.issues["severity"] == "rejected"]
-        st.dataframe(rejected, key="import_pending_rejects", hide_index=True)
+        st.dataframe(rejected.fillna(""), key="import_pending_rejects", hide_index=True)
         st.download_button("Download the rejected rows (CSV)", pending.report.issues_csv(),
                            file_name=f"{upload.name}.issues.csv", mime="text/csv", key="import_pending_download")
     if st.button("Load the good rows anyway", key="import_accept_rejects"):
@@ -152,6 +152,6 @@ if report is not None:
                                                ("Skipped", report.rows_skipped), ("Anonymous", report.anonymous_rows)]):
         column.metric(label, f"{value:,}")
     if not report.issues.empty:
-        st.dataframe(report.issues, key="import_issues", hide_index=True)
+        st.dataframe(report.issues.fillna(""), key="import_issues", hide_index=True)
         st.download_button("Download the report (CSV)", report.issues_csv(), file_name=f"{report.source_name}.issues.csv",
                            mime="text/csv", key="import_issues_download")
