@@ -79,7 +79,6 @@ def _months_json(months: pd.DataFrame) -> list:
 
 
 def _months_from(rows: list) -> pd.DataFrame:
-    frame = pd.DataFrame({"month": pd.to_datetime([r[0] for r in rows]).astype("datetime64[ns]"),
-                          "revenue": pd.Series([r[1] for r in rows], dtype="float64"),
-                          "orders": pd.Series([r[2] for r in rows], dtype="int64")})
-    return frame
+    return pd.DataFrame({"month": pd.to_datetime([r[0] for r in rows]).astype("datetime64[ns]"),
+                         "revenue": pd.Series([r[1] for r in rows], dtype="float64"),
+                         "orders": pd.Series([r[2] for r in rows], dtype="int64")})

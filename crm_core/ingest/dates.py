@@ -189,8 +189,8 @@ def _arrow(values: pd.Series) -> pa.Array:
 
 def _matches(values: pd.Series, pattern: str) -> np.ndarray:
     """``values.str.match(pattern)`` (False where missing), vectorised in Arrow's RE2."""
-    hit = pc.match_substring_regex(_arrow(values), pattern)
-    return hit.to_numpy(zero_copy_only=False).astype(object) == True  # noqa: E712 (nulls are False)
+    hit = pc.fill_null(pc.match_substring_regex(_arrow(values), pattern), False)
+    return hit.to_numpy(zero_copy_only=False)
 
 
 def _digits(values: pd.Series) -> np.ndarray:

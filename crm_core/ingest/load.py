@@ -20,10 +20,9 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, update
 
 from crm_core.ingest.issues import WARNING, IssueLog
-from crm_core.store.bulk import sqlite_bulk_insert
+from crm_core.store.bulk import bulk_insert, stored_time
 from crm_core.store.models import Customer, ImportIssue, Product, ProductAlias, Transaction
 
-_CHUNK = 50_000
 
 
 def objects(values: pd.Series) -> list:
@@ -58,17 +57,10 @@ def ensure_customers(session, workspace_id: int, codes: pd.Series) -> dict[str, 
                                  .where(Customer.workspace_id == workspace_id)).all())
     new = [c for c in wanted if c not in known]
     if new:
-        now = dt.datetime.now(dt.timezone.utc)
         connection = session.connection()
-        if connection.dialect.name == "sqlite":  # the text SQLAlchemy's SQLite DateTime writes
-            stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-            sqlite_bulk_insert(connection.connection.driver_connection, "customers", ["customer_code", "created_at"],
-                               ((c, stamp) for c in new), row_count=len(new), constants={"workspace_id": workspace_id})
-        else:
-            for start in range(0, len(new), _CHUNK):
-                connection.execute(Customer.__table__.insert(), [
-                    {"workspace_id": workspace_id, "customer_code": c, "created_at": now}
-                    for c in new[start:start + _CHUNK]])
+        stamp = stored_time(connection, dt.datetime.now(dt.timezone.utc))
+        bulk_insert(connection, "customers", ("customer_code", "created_at"), ((c, stamp) for c in new),
+                    row_count=len(new), constants={"workspace_id": workspace_id})
         known = dict(session.execute(select(Customer.customer_code, Customer.id)
                                      .where(Customer.workspace_id == workspace_id)).all())
     return known
@@ -130,16 +122,8 @@ def insert_issues(session, batch_id: int, issues: pd.DataFrame) -> None:
                             "column": issues["column"], "severity": issues["severity"], "code": issues["code"],
                             "value": issues["value"].str.slice(0, 2000), "message": issues["message"]})
     cols = list(records.columns)
-    values = [objects(records[c]) for c in cols]
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        sqlite_bulk_insert(connection.connection.driver_connection, ImportIssue.__tablename__,
-                           [f'"{c}"' for c in cols], zip(*values), row_count=len(records))
-        return
-    data = [dict(zip(cols, row)) for row in zip(*values)]
-    table = ImportIssue.__table__
-    for start in range(0, len(data), _CHUNK):
-        session.connection().execute(table.insert(), data[start:start + _CHUNK])
+    bulk_insert(session.connection(), ImportIssue.__tablename__, cols, zip(*(objects(records[c]) for c in cols)),
+                row_count=len(records))
 
 
 def load_transactions(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, non_merchandise: set[str],
@@ -180,15 +164,8 @@ def load_transactions(session, *, workspace_id: int, batch_id: int, rows: pd.Dat
                "category": sel["category"], "channel": sel["channel"]}
     cols = {k: v for k, v in cols.items() if k not in present or present[k].notna().any()}
     names = list(cols)
-    if is_sqlite:
-        sqlite_bulk_insert(session.connection().connection.driver_connection, "transactions", names,
-                           zip(*cols.values()), row_count=int(keep.sum()),
-                           constants={"workspace_id": workspace_id, "batch_id": batch_id})
-    else:
-        records = [{"workspace_id": workspace_id, "batch_id": batch_id, **dict(zip(names, row))}
-                   for row in zip(*cols.values())]
-        for start in range(0, len(records), _CHUNK):
-            session.connection().execute(Transaction.__table__.insert(), records[start:start + _CHUNK])
+    bulk_insert(session.connection(), "transactions", names, zip(*cols.values()), row_count=int(keep.sum()),
+                constants={"workspace_id": workspace_id, "batch_id": batch_id})
     return int(keep.sum()), int(skip.sum())
 
 

@@ -11,15 +11,13 @@ tuples:
 - rows go in the order of their unique index (customer key, then rank), so
   the index grows at its end instead of at random places (about 40 % faster
   at three million offers); row ids therefore follow customer keys;
-- on SQLite the tuples go to the driver's ``executemany`` on the session's
-  own connection (so they are part of the caller's unit of work), with a
-  larger page cache for the duration; on any other database (PostgreSQL)
-  through SQLAlchemy Core ``insert`` in batches.
+- the tuples go through :func:`crm_core.store.bulk.bulk_insert` (the driver's
+  ``executemany`` on SQLite, Core ``insert`` in batches elsewhere), inside
+  the caller's unit of work.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from itertools import repeat
 
@@ -27,15 +25,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.errors import NextBestError
-from crm_core.store.bulk import sqlite_bulk_insert
+from crm_core.store.bulk import bulk_insert, stored_time
 from crm_core.store.models import Customer, Product, Workspace, utc_now
 
-_CORE_BATCH = 10_000  # rows per Core executemany on databases other than SQLite
 _CORE_FEATURES = {"first_purchase", "last_purchase", "recency_days", "frequency", "monetary", "r_score", "f_score",
                   "m_score", "rfm_segment", "cluster", "persona", "expected_purchases", "clv", "p_alive",
                   "churn_risk"}
@@ -69,19 +65,20 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
     Raises:
         RunRowsUnknown: a customer or product id is not in the workspace's store.
     """
-    writer = _Writer(session)
+    connection = session.connection()
     cust_codes = _code_index(session, Customer, Customer.customer_code, workspace_id)
     decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
     factor = 10 ** (2 if decimals is None else decimals)
-    writer.insert("run_customers", _RUN_CUSTOMER_COLUMNS, _customer_columns(run_id, customers, cust_codes, factor),
-                  len(customers))
+    bulk_insert(connection, "run_customers", _RUN_CUSTOMER_COLUMNS,
+                zip(*_customer_columns(run_id, customers, cust_codes, factor)), row_count=len(customers))
     if clusters is not None and len(clusters):
-        writer.insert("run_clusters", _CLUSTER_COLUMNS, _cluster_columns(run_id, clusters), len(clusters))
+        bulk_insert(connection, "run_clusters", _CLUSTER_COLUMNS, zip(*_cluster_columns(run_id, clusters)),
+                    row_count=len(clusters))
     if len(offers):
         prod_codes = _code_index(session, Product, Product.product_code, workspace_id)
-        writer.insert("offers", _OFFER_COLUMNS,
-                      _offer_columns(workspace_id, run_id, offers, cust_codes, prod_codes, submitted_by,
-                                     writer.timestamp(utc_now())), len(offers))
+        bulk_insert(connection, "offers", _OFFER_COLUMNS,
+                    zip(*_offer_columns(workspace_id, run_id, offers, cust_codes, prod_codes, submitted_by,
+                                        stored_time(connection, utc_now()))), row_count=len(offers))
 
 
 # --------------------------------------------------------------------------- column builders
@@ -288,38 +285,3 @@ def _jsonable(value):
     if value is pd.NA:
         return None
     return value
-
-
-# --------------------------------------------------------------------------- writing
-
-
-class _Writer:
-    """Bulk inserts on the session's connection: driver executemany on SQLite, Core insert elsewhere."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.connection = session.connection()
-        self.is_sqlite = self.connection.dialect.name == "sqlite"
-
-    def timestamp(self, value: dt.datetime):
-        """A timezone-aware UTC time as the DateTime columns store it on this database."""
-        if self.is_sqlite:  # what SQLAlchemy's SQLite DateTime writes (naive text, microseconds)
-            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value
-
-    def insert(self, table: str, columns: tuple[str, ...], values: list, row_count: int) -> None:
-        """Insert ``row_count`` rows given as one iterable per column (in ``columns`` order)."""
-        rows = zip(*values)
-        if self.is_sqlite:
-            sqlite_bulk_insert(self.connection.connection.driver_connection, table, columns, rows,
-                               row_count=row_count)
-            return
-        target = sa.table(table, *[sa.column(c) for c in columns])  # untyped: JSON arrives as text
-        batch = []
-        for row in rows:
-            batch.append(dict(zip(columns, row)))
-            if len(batch) == _CORE_BATCH:
-                self.connection.execute(sa.insert(target), batch)
-                batch = []
-        if batch:
-            self.connection.execute(sa.insert(target), batch)
