@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.errors import ConfigError
+from crm_core.store.text_search import python_lower
 
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "nextbest.db"
 ENV_URL = "NEXTBEST_DATABASE_URL"
@@ -124,6 +125,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's lower() folds ASCII only: searches use this one (see crm_core.store.text_search).
+        dbapi_conn.create_function("nb_lower", 1, python_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):

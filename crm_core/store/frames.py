@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import select, text
 
+from crm_core.money import minor_per_major
 from crm_core.store.models import Workspace
 
 TX_COLUMNS = ("customer_id", "invoice_id", "invoice_date", "product_id", "product_name", "category",
@@ -58,10 +59,14 @@ class _ChunkUnreadable(Exception):
     """A group_concat chunk did not parse into the expected rows (the portable path takes over)."""
 
 
+def minor_factor(session, workspace_id: int) -> int:
+    """Minor units per major unit of the workspace's currency, read in ``session``."""
+    return minor_per_major(session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id)))
+
+
 def _minor_factor(db, workspace_id: int) -> int:
     with db.read() as s:
-        decimals = s.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
-    return 10 ** (decimals if decimals is not None else 2)
+        return minor_factor(s, workspace_id)
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:
@@ -75,7 +80,7 @@ def _strings(frame: pd.DataFrame, columns) -> None:
         frame[col] = frame[col].astype("string")
 
 
-def load_transactions(db, workspace_id: int) -> pd.DataFrame:
+def read_transactions(db, workspace_id: int) -> pd.DataFrame:
     """Every transaction line of the workspace as the canonical ``tx`` frame (docs/contracts.md).
 
     Args:
@@ -225,7 +230,9 @@ def _minor_to_major(values, factor: int) -> np.ndarray:
     """Integer minor units (null allowed) as float major units (NaN for null)."""
     as_float = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
     return np.asarray(as_float, dtype="float64") / factor
-def load_products(db, workspace_id: int) -> pd.DataFrame:
+
+
+def read_products(db, workspace_id: int) -> pd.DataFrame:
     """The workspace's products (catalog and those only seen in transactions)."""
     factor = _minor_factor(db, workspace_id)
     sql = ("SELECT product_code AS product_id, name, family, price_minor, unit_cost_minor, margin_rate, "
@@ -244,7 +251,7 @@ def load_products(db, workspace_id: int) -> pd.DataFrame:
                   "is_merchandise", "in_catalog"]]
 
 
-def load_holdings(db, workspace_id: int) -> pd.DataFrame:
+def read_holdings(db, workspace_id: int) -> pd.DataFrame:
     """Product holdings (banking) of the workspace."""
     factor = _minor_factor(db, workspace_id)
     sql = ("SELECT c.customer_code AS customer_id, p.product_code AS product_id, h.opened_at, h.closed_at, "
@@ -259,7 +266,7 @@ def load_holdings(db, workspace_id: int) -> pd.DataFrame:
     return frame
 
 
-def load_customers(db, workspace_id: int, as_of: dt.date | None = None) -> pd.DataFrame:
+def read_customers(db, workspace_id: int, as_of: dt.date | None = None) -> pd.DataFrame:
     """Customers with their dated attributes resolved as of ``as_of`` (latest value on or before it).
 
     Rows come sorted by ``customer_id`` in code point order (the same on every database).

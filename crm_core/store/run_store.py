@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from crm_core.errors import NextBestError
 from crm_core.store.bulk import bulk_insert, stored_time
-from crm_core.store.models import Customer, Product, Workspace, utc_now
+from crm_core.store.frames import minor_factor
+from crm_core.store.models import Customer, Product, utc_now
 
 _CORE_FEATURES = {"first_purchase", "last_purchase", "recency_days", "frequency", "monetary", "r_score", "f_score",
                   "m_score", "rfm_segment", "cluster", "persona", "expected_purchases", "clv", "p_alive",
@@ -40,7 +41,8 @@ _RUN_CUSTOMER_COLUMNS = ("run_id", "customer_id", "first_purchase", "last_purcha
                          "expected_purchases", "clv", "p_alive", "churn_risk", "features_json")
 _OFFER_COLUMNS = ("workspace_id", "run_id", "customer_id", "product_id", "rank", "scenario", "score",
                   "components_json", "explanation_code", "explanation_params_json", "expected_revenue",
-                  "audit_score", "gate", "flags", "state", "submitted_by", "version", "created_at")
+                  "audit_score", "gate", "flags", "state", "submitted_by", "version", "created_at", "policy_name",
+                  "policy_version", "facts_json", "origin")
 _CLUSTER_COLUMNS = ("run_id", "cluster", "size", "persona_code", "persona_name", "description", "profile_json")
 _COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
 
@@ -67,8 +69,7 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
     """
     connection = session.connection()
     cust_codes = _code_index(session, Customer, Customer.customer_code, workspace_id)
-    decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
-    factor = 10 ** (2 if decimals is None else decimals)
+    factor = minor_factor(session, workspace_id)
     bulk_insert(connection, "run_customers", _RUN_CUSTOMER_COLUMNS,
                 zip(*_customer_columns(run_id, customers, cust_codes, factor)), row_count=len(customers))
     if clusters is not None and len(clusters):
@@ -155,12 +156,24 @@ def _offer_columns(workspace_id, run_id, offers: pd.DataFrame, cust_codes, prod_
     audit = (python_values(pd.to_numeric(o["audit_score"]).round().astype("Int64"))
              if "audit_score" in o.columns else repeat(None, n))
     flags = o["flags"].astype("string").replace("", pd.NA) if "flags" in o.columns else None
+    policy = [python_values(o[c]) if c in o.columns else repeat(None, n) for c in ("policy_name", "policy_version")]
+    facts = _facts_json(o["facts"]) if "facts" in o.columns else repeat(None, n)
     return [repeat(workspace_id, n), repeat(run_id, n), cust_pks.tolist(),
             _keys(prod_codes, o["product_id"], "products").tolist(), o["rank"].to_numpy(dtype=np.int64).tolist(),
             python_values(o["scenario"].astype("string")), o["score"].to_numpy(dtype="float64").tolist(),
             components, code, params, revenue, audit, python_values(o["gate"].astype("string")),
             python_values(flags) if flags is not None else repeat(None, n), repeat("pending", n),
-            repeat(submitted_by, n), repeat(1, n), repeat(created_at, n)]
+            repeat(submitted_by, n), repeat(1, n), repeat(created_at, n), *policy, facts, repeat("engine", n)]
+
+
+def _facts_json(facts: pd.Series) -> list:
+    """The gate's facts per offer (a struct column, or dicts) as JSON text, column-wise."""
+    array = pa.array(facts.array) if isinstance(facts.dtype, pd.ArrowDtype) else pa.array(list(facts))
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_struct(array.type):
+        return json_records(list(facts))
+    return json_objects({array.type.field(i).name: array.field(i) for i in range(array.type.num_fields)})
 
 
 def python_values(values: pd.Series) -> list:

@@ -1,4 +1,4 @@
-"""load_transactions: the SQLite chunk reader gives exactly what the portable reader gives, on awkward values."""
+"""read_transactions: the SQLite chunk reader gives exactly what the portable reader gives, on awkward values."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+
 import crm_core.store.frames as frames
 from crm_core.store.models import Customer, CustomerAttribute, ImportBatch, Product, Transaction, Workspace
 
@@ -50,22 +51,22 @@ def portable(db, ws_id, monkeypatch) -> pd.DataFrame:
 
     with monkeypatch.context() as m:
         m.setattr(frames, "_read_sqlite_chunks", refuse)
-        return frames.load_transactions(db, ws_id)
+        return frames.read_transactions(db, ws_id)
 
 
 def test_chunked_reader_equals_portable_reader(db, monkeypatch):
     other = fill_workspace(db, "other")
     ws_id = fill_workspace(db, "shop")
     monkeypatch.setattr(frames, "_CHUNK_IDS", 7)  # many chunks, some holding only the other workspace's rows
-    fast = frames.load_transactions(db, ws_id)
+    fast = frames.read_transactions(db, ws_id)
     slow = portable(db, ws_id, monkeypatch)
     pd.testing.assert_frame_equal(fast, slow, check_exact=True)
-    assert len(fast) == 40 and len(frames.load_transactions(db, other)) == 40
+    assert len(fast) == 40 and len(frames.read_transactions(db, other)) == 40
 
 
 def test_values_and_dtypes_follow_the_contract(db):
     ws_id = fill_workspace(db, "shop")
-    tx = frames.load_transactions(db, ws_id)
+    tx = frames.read_transactions(db, ws_id)
     assert list(tx.columns) == list(frames.TX_COLUMNS)
     for col in ("customer_id", "invoice_id", "product_id", "product_name", "category"):
         assert tx[col].dtype == "string", col
@@ -90,19 +91,19 @@ def test_values_and_dtypes_follow_the_contract(db):
 
 def test_currency_decimals_scale_money(db):
     ws_id = fill_workspace(db, "yen", decimals=0)
-    tx = frames.load_transactions(db, ws_id)
+    tx = frames.read_transactions(db, ws_id)
     assert tx.loc[1, "amount"] == 251.0
 
 
 def test_unparseable_chunk_falls_back_to_the_portable_reader(db, monkeypatch):
     ws_id = fill_workspace(db, "shop")
-    expected = frames.load_transactions(db, ws_id)
+    expected = frames.read_transactions(db, ws_id)
 
     def reject(blob, rows):
         raise pa.ArrowInvalid("CSV parse error: a date Arrow does not read")
 
     monkeypatch.setattr(frames, "_parse_chunk", reject)
-    pd.testing.assert_frame_equal(frames.load_transactions(db, ws_id), expected, check_exact=True)
+    pd.testing.assert_frame_equal(frames.read_transactions(db, ws_id), expected, check_exact=True)
 
 
 def test_empty_workspace_gives_the_columns(db):
@@ -111,7 +112,7 @@ def test_empty_workspace_gives_the_columns(db):
         s.add(ws)
         s.flush()
         ws_id = ws.id
-    tx = frames.load_transactions(db, ws_id)
+    tx = frames.read_transactions(db, ws_id)
     assert tx.empty and list(tx.columns) == list(frames.TX_COLUMNS)
     assert tx["customer_id"].dtype == "string"
 
@@ -140,7 +141,7 @@ def fill_customers(db, name: str) -> int:
 
 def test_customers_sorted_by_code_with_attributes_as_of_a_date(db):
     ws_id = fill_customers(db, "people")
-    before = frames.load_customers(db, ws_id, dt.date(2024, 4, 30))
+    before = frames.read_customers(db, ws_id, dt.date(2024, 4, 30))
     assert before["customer_id"].tolist() == ["A1", "a10", "b2"]  # code point order, like SQLite's BINARY
     assert before["customer_id"].dtype == "string" and str(before["birth_date"].dtype) == "datetime64[ns]"
     assert before["first_name"].tolist() == [pd.NA, "Al, Jr", "Zoë"]
@@ -149,6 +150,6 @@ def test_customers_sorted_by_code_with_attributes_as_of_a_date(db):
     assert before["email_opt_in"].tolist() == [pd.NA, pd.NA, True]
     assert before["do_not_contact"].tolist() == [True, pd.NA, pd.NA]
     assert before["last_contacted_at"].tolist()[1] == pd.Timestamp("2024-04-30 10:00")
-    later = frames.load_customers(db, ws_id, dt.date(2024, 5, 1))
+    later = frames.read_customers(db, ws_id, dt.date(2024, 5, 1))
     assert later["email_opt_in"].tolist() == [pd.NA, pd.NA, False]
     assert "_pk" not in later.columns

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.postgres
 def test_load_transactions_on_postgres_equals_sqlite(postgres_url, db):
     pg = Database.open(postgres_url)
     pg.upgrade()
-    on_pg = frames.load_transactions(pg, fill_workspace(pg, "bulk-frames"))
-    on_sqlite = frames.load_transactions(db, fill_workspace(db, "bulk-frames"))
+    on_pg = frames.read_transactions(pg, fill_workspace(pg, "bulk-frames"))
+    on_sqlite = frames.read_transactions(db, fill_workspace(db, "bulk-frames"))
     pd.testing.assert_frame_equal(on_pg, on_sqlite, check_exact=True)
 
 
@@ -51,8 +51,8 @@ def test_persist_run_results_on_postgres(postgres_url):
 def test_load_customers_on_postgres_equals_sqlite(postgres_url, db):
     pg = Database.open(postgres_url)
     pg.upgrade()
-    on_pg = frames.load_customers(pg, fill_customers(pg, "bulk-people"), dt.date(2024, 4, 30))
-    on_sqlite = frames.load_customers(db, fill_customers(db, "bulk-people"), dt.date(2024, 4, 30))
+    on_pg = frames.read_customers(pg, fill_customers(pg, "bulk-people"), dt.date(2024, 4, 30))
+    on_sqlite = frames.read_customers(db, fill_customers(db, "bulk-people"), dt.date(2024, 4, 30))
     pd.testing.assert_frame_equal(on_pg, on_sqlite, check_exact=True)
 
 
@@ -60,7 +60,7 @@ def test_imports_on_postgres_store_what_sqlite_stores(postgres_url, db):
     """The importer's other branch (Core inserts, foreign keys always checked) on a real server."""
     from crm_core.auth import Actor, Role
     from crm_core.ingest import import_file
-    from crm_core.workspaces import get_workspace
+    from crm_core.views.workspaces import get_workspace
 
     analyst = Actor("analyst", Role.ANALYST)
     head = "customer_id,invoice_id,invoice_date,product_id,product_name,quantity,unit_price\n"
@@ -73,7 +73,7 @@ def test_imports_on_postgres_store_what_sqlite_stores(postgres_url, db):
         one = import_file(store, "import-pg", (first.encode(), "first.csv"), kind="transactions", actor=analyst)
         two = import_file(store, "import-pg", (later.encode(), "later.csv"), kind="transactions", actor=analyst)
         results[name] = ((one.rows_loaded, one.anonymous_rows), (two.rows_loaded, two.rows_skipped),
-                         frames.load_transactions(store, get_workspace(store, "import-pg").id))
+                         frames.read_transactions(store, get_workspace(store, "import-pg").id))
     assert results["postgres"][:2] == results["sqlite"][:2] == ((3, 1), (1, 1))
     pd.testing.assert_frame_equal(results["postgres"][2], results["sqlite"][2], check_exact=True)
     assert results["postgres"][2]["amount"].tolist() == [3.0, 3.0, -1.5, 4.99]

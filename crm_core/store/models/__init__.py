@@ -17,6 +17,14 @@ Conventions every table follows:
   parameters; labels are rendered from templates.
 """
 
-from crm_core.store.models.base import Base, utc_now
+from crm_core.store.models.audit import *  # noqa: F401,F403
+from crm_core.store.models.base import Base, utc_now  # noqa: F401 (re-exported)
+from crm_core.store.models.campaigns import *  # noqa: F401,F403
+from crm_core.store.models.config_versions import *  # noqa: F401,F403
 from crm_core.store.models.data import *  # noqa: F401,F403
+from crm_core.store.models.decisions import *  # noqa: F401,F403
+from crm_core.store.models.health_checks import *  # noqa: F401,F403
+from crm_core.store.models.offers import *  # noqa: F401,F403
+from crm_core.store.models.outcomes import *  # noqa: F401,F403
+from crm_core.store.models.pitches import *  # noqa: F401,F403
 from crm_core.store.models.runs import *  # noqa: F401,F403

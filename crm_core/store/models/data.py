@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_core.store.models.base import Base, utc_now, ws_fk as _ws_fk
+from crm_core.store.models.base import Base, utc_now
+from crm_core.store.models.base import ws_fk as _ws_fk
 
 __all__ = ['Workspace', 'User', 'ImportBatch', 'ImportIssue', 'Customer', 'CustomerAttribute', 'Product', 'ProductAlias', 'Transaction', 'Holding', 'SavedMapping', 'OverviewSummary']
 
@@ -39,6 +28,8 @@ class Workspace(Base):
     currency_decimals: Mapped[int] = mapped_column(Integer, default=2)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     kind: Mapped[str] = mapped_column(String(20), default="retail")  # retail | bank
+    policy_name: Mapped[str] = mapped_column(String(60), default="standard")  # active gate policy (0006)
+    language: Mapped[str] = mapped_column(String(20), default="en")  # language of pitches (0006)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
@@ -56,6 +47,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # revision 0006: a login cookie carries this number; a logout, password reset, role change or
+    # deactivation advances it, so every cookie issued before is refused.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # --------------------------------------------------------------------------- imports
@@ -71,7 +65,7 @@ class ImportBatch(Base):
     kind: Mapped[str] = mapped_column(String(20))  # transactions | customers | products | holdings | outcomes
     source_name: Mapped[str] = mapped_column(String(500))
     content_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))  # loaded | duplicate
+    status: Mapped[str] = mapped_column(String(20))  # loaded | duplicate | reverted
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
@@ -82,6 +76,10 @@ class ImportBatch(Base):
     summary_json: Mapped[dict | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # revision 0006: an import taken back as a whole
+    reverted_by: Mapped[str | None] = mapped_column(String(64))
+    reverted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revert_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportIssue(Base):
