@@ -1,14 +1,17 @@
 """The login form, cookie re-login and logout.
 
-Design (why the authenticator does not check passwords here):
+Design (why the authenticator neither checks passwords nor reads cookies here):
 streamlit-authenticator 0.4 stores roles but enforces nothing, counts failed
 logins only after a correct password, skips bcrypt for unknown users (a
-timing leak) and rewrites its YAML when given a path. So the password check
-and the lockout are done by :func:`crm_core.auth.login.check_login`, and the
-authenticator is used for what it is good at: the signed re-login cookie
-(set after a successful login, read on a new session) and logout. It gets a
-fresh credentials dict built from the active users (pre-hashed,
-``auto_hash=False``), never a file path, so it writes nothing to disk.
+timing leak), cannot revoke a cookie (logout left it working for 7 days), and
+an ``alg: none`` cookie broke every page. So the password check and lockout
+are :func:`crm_core.auth.login.check_login`, and the cookie's content is a
+token of :mod:`crm_core.auth.sessions`, signed with the cookie key and bound
+to the user's token version: logging out (here), a password reset, a role
+change or a deactivation makes every earlier cookie useless, in every
+browser. The authenticator is used for what it does well: the browser cookie
+component that writes and deletes the cookie. Cookies are read from the
+request (``st.context.cookies``).
 """
 
 from __future__ import annotations
@@ -17,23 +20,24 @@ import datetime as dt
 
 import streamlit as st
 import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities.exceptions import LoginError
 
-from app.shell import clear_login
+from app.shell import SESSION_TOKEN_VERSION, clear_login
 from crm_core.auth.bootstrap import cookie_key, default_cookie_key_path
 from crm_core.auth.login import LoginFailed, check_login
-from crm_core.auth.users import authenticator_credentials, get_user
+from crm_core.auth.sessions import TOKEN_LIFETIME, TokenRefused, check_token, end_sessions, issue_token
+from crm_core.auth.users import UserInfo, authenticator_credentials, get_user
 from crm_core.store import Database
 
 COOKIE_NAME = "nextbest_auth"
-COOKIE_EXPIRY_DAYS = 7
 _SET_COOKIE = "_nextbest_set_login_cookie"
+_CLEAR_COOKIE = "_nextbest_clear_login_cookie"
+_LOGGED_OUT = "_nextbest_logged_out"  # this browser session logged out: the request's old cookie is not tried
 
 
 def authenticator(db: Database) -> stauth.Authenticate:
-    """An Authenticate over the active users of ``db`` (built on every run: roles and status stay current)."""
+    """An Authenticate over the active users of ``db``; it draws the invisible cookie component."""
     return stauth.Authenticate(authenticator_credentials(db), COOKIE_NAME, cookie_key(default_cookie_key_path()),
-                               COOKIE_EXPIRY_DAYS, auto_hash=False, login_sleep_time=0)
+                               TOKEN_LIFETIME.days, auto_hash=False, login_sleep_time=0)
 
 
 _HIDE_COOKIE_FRAMES = """<style>
@@ -46,30 +50,54 @@ def hide_cookie_frames() -> None:
     st.html(_HIDE_COOKIE_FRAMES)
 
 
-def relogin_from_cookie(auth: stauth.Authenticate) -> None:
-    """Log the session in from a valid re-login cookie, if the browser sent one for an active user."""
-    if st.session_state.get("authentication_status"):
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _start_session(user: UserInfo) -> None:
+    st.session_state.update({"authentication_status": True, "username": user.username, "name": user.display_name,
+                             "email": user.email, "roles": [user.role.label], "logout": False,
+                             SESSION_TOKEN_VERSION: user.token_version})
+
+
+def relogin_from_cookie(db: Database) -> None:
+    """Log the session in from the request's re-login cookie when it is valid (refused cookies are ignored)."""
+    if st.session_state.get("authentication_status") or st.session_state.get(_LOGGED_OUT):
+        return
+    token = st.context.cookies.get(COOKIE_NAME)
+    if not token:
         return
     try:
-        auth.login(location="unrendered")
-    except LoginError:  # a cookie for a user who was deactivated or deleted meanwhile
-        clear_login()
+        who = check_token(db, token, _now())
+    except TokenRefused:
+        st.session_state[_CLEAR_COOKIE] = True  # a dead cookie: take it out of the browser too
+        return
+    _start_session(get_user(db, who.actor.username))
 
 
-def set_cookie_if_due(auth: stauth.Authenticate) -> None:
-    """Write the re-login cookie in the first run after a password login.
+def write_cookie_if_due(db: Database, auth: stauth.Authenticate) -> None:
+    """Write or delete the browser cookie when a login or logout asked for it.
 
-    Done one run later because the cookie is set by a browser component that
-    must get drawn before the script reruns.
+    Done one run after the change, on a run that ends normally: the cookie
+    component must reach the browser, which a rerun right away would prevent.
     """
-    if st.session_state.pop(_SET_COOKIE, False):
-        auth.cookie_controller.set_cookie()
+    manager = auth.cookie_controller.cookie_model.cookie_manager
+    if st.session_state.pop(_SET_COOKIE, False) and st.session_state.get("username"):
+        token = issue_token(db, st.session_state["username"], _now())
+        manager.set(COOKIE_NAME, token, expires_at=dt.datetime.now() + TOKEN_LIFETIME)
+    if st.session_state.pop(_CLEAR_COOKIE, False):
+        try:
+            manager.delete(COOKIE_NAME)
+        except KeyError:  # the component deletes it in the browser; only its own list lacked it
+            pass
 
 
-def log_out(auth: stauth.Authenticate) -> None:
-    """End the session's login and delete the re-login cookie."""
-    auth.logout(location="unrendered")
+def log_out(db: Database, user: UserInfo) -> None:
+    """End the user's login everywhere (every cookie refused from now on) and forget it in this session."""
+    end_sessions(db, user.actor)
     clear_login()
+    st.session_state[_LOGGED_OUT] = True
+    st.session_state[_CLEAR_COOKIE] = True
 
 
 def login_view(db: Database) -> None:
@@ -88,13 +116,12 @@ def _login_form(db: Database) -> None:
         submitted = st.form_submit_button("Log in", key="login_submit", type="primary")
     if submitted:
         try:
-            actor = check_login(db, username, password, now=dt.datetime.now(dt.timezone.utc))
+            actor = check_login(db, username, password, now=_now())
         except LoginFailed as exc:
             st.error(str(exc))
         else:
-            user = get_user(db, actor.username)
-            st.session_state.update({"authentication_status": True, "username": user.username,
-                                     "name": user.display_name, "email": user.email,
-                                     "roles": [user.role.label], "logout": False, _SET_COOKIE: True})
+            _start_session(get_user(db, actor.username))
+            st.session_state[_SET_COOKIE] = True
+            st.session_state.pop(_LOGGED_OUT, None)
             st.rerun()
     st.caption("First start? The demo logins are in `data/demo_credentials.txt` (readable only by you).")

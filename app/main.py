@@ -13,20 +13,23 @@ import sys
 
 import streamlit as st
 
-from app.login import (
-    authenticator, hide_cookie_frames, log_out, login_view, relogin_from_cookie, set_cookie_if_due,
-)
+from app.login import authenticator, hide_cookie_frames, log_out, login_view, relogin_from_cookie, write_cookie_if_due
 from app.navigation import pages_for
-from app.shell import clear_login, current_user, database
+from app.shell import clear_login, current_user, database, shown
 from crm_core.auth.bootstrap import bootstrap_users, cookie_key, default_cookie_key_path, default_credentials_path
+from crm_core.logs import configure_file_logging
+from crm_core.services.run_lifecycle import mark_interrupted_runs
 
 
 @st.cache_resource(show_spinner=False)
 def _first_start(url: str) -> None:
-    """Create the demo users and the cookie key once per database (no-op when they exist)."""
+    """Once per process and database: the log file, the demo users and the cookie key (no-op when they
+    exist), and runs an earlier process left "running" marked as interrupted."""
+    configure_file_logging()
     db = database()
     bootstrap_users(db, default_credentials_path(), interactive=sys.stdin.isatty() and sys.stdout.isatty())
     cookie_key(default_cookie_key_path())
+    mark_interrupted_runs(db)
 
 
 def _navigation(user):
@@ -44,11 +47,12 @@ def main() -> None:
     _first_start(db.url)
     hide_cookie_frames()
     auth = authenticator(db)
-    relogin_from_cookie(auth)
+    relogin_from_cookie(db)
     user = current_user(db)
+    write_cookie_if_due(db, auth)
     if user is None:
         if st.session_state.get("authentication_status"):
-            clear_login()  # deactivated or deleted since logging in
+            clear_login()  # deactivated, deleted, or logged out elsewhere since logging in
 
         def log_in() -> None:
             login_view(db)
@@ -56,11 +60,10 @@ def main() -> None:
         st.navigation([st.Page(log_in, title="Log in", url_path="login", icon=":material/login:")],
                       position="hidden").run()
         return
-    set_cookie_if_due(auth)
     with st.sidebar:
-        st.caption(f"Signed in as **{user.display_name}** ({user.role.label})")
+        st.caption(f"Signed in as **{shown(user.display_name, 40)}** ({user.role.label})")
         if st.button("Log out", key="logout_button", icon=":material/logout:"):
-            log_out(auth)
+            log_out(db, user)
             st.rerun()
     _navigation(user).run()
 

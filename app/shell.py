@@ -23,26 +23,26 @@ so a link to a customer can be shared and bookmarked. Pages link to it with
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import streamlit as st
 
 from app.navigation import page_spec
 from crm_core.auth import Actor, Role
 from crm_core.auth.users import UserInfo, get_user
+from crm_core.config import Config, load_config
+from crm_core.display_text import one_line, shown  # noqa: F401 (the pages' one helper for file text)
 from crm_core.errors import NextBestError, NotFound
 from crm_core.store import Database, default_url
-from crm_core.workspaces import WorkspaceInfo, list_workspaces
-
-log = logging.getLogger(__name__)
+from crm_core.views.workspaces import WorkspaceInfo, default_workspace, list_workspaces
 
 CUSTOMER_KEY = "customer_id"
 WORKSPACE_KEY = "workspace"
 _WORKSPACE_CHOICE = "_nextbest_workspace_choice"  # survives page switches, unlike widget state
 _LINK_SEEN = "_nextbest_workspace_link_seen"  # a ?workspace= link applies once, then the picker rules
-AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+SESSION_TOKEN_VERSION = "_nextbest_token_version"  # the user's token version when this session logged in
+AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles", SESSION_TOKEN_VERSION)
 _SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "INR": "₹"}
 
 
@@ -54,7 +54,7 @@ class PageContext:
     actor: Actor
     user: UserInfo
     workspace: WorkspaceInfo | None
-    config: Any  # crm_core.config.Config, or None while it cannot be loaded
+    config: Config
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,7 @@ def database() -> Database:
 
 
 @st.cache_resource(show_spinner=False)
-def _config():
-    # TODO(lead): pass a config file path once the app has a setting for it; defaults for now.
-    try:
-        from crm_core.config import load_config
-    except ImportError:  # the area settings modules are still being written
-        log.warning("crm_core.config is not importable yet; pages get config=None")
-        return None
+def _config() -> Config:
     return load_config()
 
 
@@ -94,7 +88,9 @@ def current_user(db: Database) -> UserInfo | None:
     """The logged-in, still active user of this session, read fresh from the database (None otherwise).
 
     The role comes from the database on every page load, so a role change or
-    a deactivation by an admin takes effect at once.
+    a deactivation by an admin takes effect at once; a session whose login was
+    ended since (logout elsewhere, password reset, role change: the user's token
+    version moved on) is logged out.
     """
     if not st.session_state.get("authentication_status"):
         return None
@@ -105,7 +101,9 @@ def current_user(db: Database) -> UserInfo | None:
         user = get_user(db, username)
     except NotFound:
         return None
-    return user if user.is_active else None
+    if not user.is_active or st.session_state.get(SESSION_TOKEN_VERSION) != user.token_version:
+        return None
+    return user
 
 
 def clear_login() -> None:
@@ -156,10 +154,10 @@ def workspace_picker(db: Database) -> WorkspaceInfo | None:
     linked = st.query_params.get(WORKSPACE_KEY)
     current = st.session_state.get(WORKSPACE_KEY)
     remembered = st.session_state.get(_WORKSPACE_CHOICE)
-    preferred = [n for n in names if "shop" in n.lower()] or names  # the demo opens on the shop
+    first = default_workspace(workspaces).name
     st.session_state[WORKSPACE_KEY] = (linked if linked in names and linked != st.session_state.get(_LINK_SEEN)
                                        else current if current in names
-                                       else remembered if remembered in names else preferred[0])
+                                       else remembered if remembered in names else first)
     if linked in names:
         st.session_state[_LINK_SEEN] = linked
     choice = st.sidebar.selectbox("Workspace", names, key=WORKSPACE_KEY,

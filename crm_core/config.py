@@ -2,7 +2,7 @@
 
 Loaded once (from a TOML file or defaults) and passed down explicitly; no
 module reads global settings. Sections: ``[ingest]``, ``[segment]``,
-``[recommend]``. Unknown sections or keys are rejected with a message that
+``[recommend]``, ``[gate]``, ``[pitch]``, ``[pipeline]``. Unknown sections or keys are rejected with a message that
 names them, so a typo never silently falls back to a default.
 """
 
@@ -16,11 +16,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_core.errors import ConfigError
+from crm_core.gate.settings import GateConfig
 from crm_core.ingest.settings import IngestConfig
 from crm_core.recommend.settings import RecommendConfig
 from crm_core.segment.settings import SegmentConfig
+from crm_core.settings_base import build_section
 
-_SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "recommend": RecommendConfig}
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Settings of a run as a whole (``[pipeline]``).
+
+    Attributes:
+        as_of_margin_days: how far after the last sale an as-of date may lie (an as-of date
+            before the first sale is always refused: there would be no customer).
+    """
+
+    as_of_margin_days: int = 365
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PipelineConfig":
+        """Build from the ``[pipeline]`` section; unknown keys or bad values raise ConfigError."""
+        return build_section(cls, "pipeline", d)
+
+    def check(self) -> None:
+        """Raise ConfigError when a value is out of range."""
+        value = self.as_of_margin_days
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"[pipeline] as_of_margin_days must be a whole number of days >= 0, not {value!r}.")
+
+
+_SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "recommend": RecommendConfig,
+             "gate": GateConfig, "pipeline": PipelineConfig}
 
 
 @dataclass(frozen=True)
@@ -30,6 +57,8 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":

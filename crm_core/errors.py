@@ -13,6 +13,10 @@ class ConfigError(NextBestError):
     """A configuration file or value is invalid."""
 
 
+class ValidationError(NextBestError):
+    """A value given by the user (a role name, a reason, a date) is not valid; the message says what is."""
+
+
 class PermissionDenied(NextBestError):
     """The acting user's role does not allow this action."""
 

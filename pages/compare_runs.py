@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error
-from crm_core import runs
+from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.charts.segments import migration_sankey
 from crm_core.errors import NextBestError
+from crm_core.views import runs
+from crm_core.views.run_comparison import compare_runs
 
 ctx = guard_page("compare_runs.py")
 ws = ctx.workspace
@@ -15,7 +16,8 @@ ws = ctx.workspace
 st.title("Compare runs")
 available = runs.succeeded_runs(ctx.db, ws.id)
 if len(available) < 2:
-    st.info(f"Workspace **{ws.name}** has {len(available)} succeeded run(s); comparing needs two. An analyst starts "
+    st.info(f"Workspace **{shown(ws.name)}** has {len(available)} succeeded run(s); comparing needs two. "
+            "An analyst starts "
             "runs on the **Run pipeline** page (e.g. as of two different dates).")
     st.stop()
 by_id = {r.id: r for r in available}
@@ -27,13 +29,13 @@ if before_id == after_id:
     st.warning("Pick two different runs.")
     st.stop()
 try:
-    view = runs.compare_runs(ctx.db, before_id, after_id)
+    view = compare_runs(ctx.db, before_id, after_id)
 except NextBestError as exc:
     show_error(exc)
     st.stop()
 
 st.caption(f"Run #{view.before.id} as of {view.before.as_of:%d %b %Y} → run #{view.after.id} as of "
-           f"{view.after.as_of:%d %b %Y} · workspace **{ws.name}**")
+           f"{view.after.as_of:%d %b %Y} · workspace **{shown(ws.name)}**")
 kpi_row([
     KpiCard("Stability (ARI)", "–" if view.stability is None else f"{view.stability:.2f}",
             "Adjusted Rand index of the clusters of customers in both runs: 1 = the same grouping, "

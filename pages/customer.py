@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import CUSTOMER_KEY, KpiCard, format_count, format_money, guard_page, kpi_row, selected_customer_id, \
-    show_error
-from crm_core import runs
+from app.shell import (CUSTOMER_KEY, KpiCard, format_count, format_money, guard_page, kpi_row, one_line,
+                       selected_customer_id, show_error, shown)
 from crm_core.charts.customer import purchase_timeline
-from crm_core.customer_360 import customer_360, search_customers
 from crm_core.errors import NextBestError
+from crm_core.views import runs
+from crm_core.views.customer import customer_360, search_customers
 
 ctx = guard_page("customer.py")
 ws = ctx.workspace
-OFFER_COLUMNS = ["rank", "product_id", "product_name", "family", "scenario", "score", "expected_revenue",
+OFFER_TABLE_COLUMNS = ["rank", "product_id", "product_name", "family", "scenario", "score", "expected_revenue",
                  "explanation", "audit_score", "gate", "flags", "state"]
 
 
@@ -34,9 +34,10 @@ with search:
 if text.strip():
     matches = search_customers(ctx.db, ws.id, text)
     if matches.empty:
-        st.info(f"No customer matches {text.strip()!r}.")
+        st.info(f"No customer matches {shown(text.strip(), 60)}.")
     else:
-        labels = {r.customer_id: " · ".join(str(v) for v in (r.customer_id, r.name, r.city) if isinstance(v, str))
+        labels = {r.customer_id: one_line(" · ".join(str(v) for v in (r.customer_id, r.name, r.city)
+                                                  if isinstance(v, str)), 100)
                   for r in matches.itertuples(index=False)}
         m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
         match = m1.selectbox(f"{len(matches)} match(es)", list(labels), format_func=labels.get, key="cust_match")
@@ -61,9 +62,9 @@ except NextBestError as exc:
     st.stop()
 
 master = view.master
-st.header(f"{view.name or 'Customer'} · {view.customer_id}")
-place = ", ".join(v for v in (master["city"], master["region"]) if v)
-contact = " · ".join(v for v in (master["email"], master["phone"]) if v)
+st.header(f"{shown(view.name, 80) if view.name else 'Customer'} · {shown(view.customer_id, 40)}")
+place = ", ".join(shown(v, 60) for v in (master["city"], master["region"]) if v)
+contact = " · ".join(shown(v, 80) for v in (master["email"], master["phone"]) if v)
 st.caption(" · ".join(v for v in (place, contact) if v) or "No master data loaded for this customer.")
 attrs = view.attributes
 as_of_text = f"as of {view.as_of:%d %b %Y}" if view.as_of else "latest"
@@ -77,7 +78,8 @@ scores = view.scores
 if view.run is None:
     st.info("No pipeline run yet: scores, segment and value appear after an analyst runs the pipeline.")
 elif scores is None:
-    st.info(f"{view.customer_id} is not in run #{view.run.id}: no sale on or before {view.run.as_of:%d %b %Y}.")
+    st.info(f"{shown(view.customer_id, 40)} is not in run #{view.run.id}: no sale on or before "
+            f"{view.run.as_of:%d %b %Y}.")
 else:
     note = view.run.value_model_note
     kpi_row([
@@ -105,7 +107,7 @@ else:
         st.info(f"**{scores.segment.label}**: {scores.segment.description}  \n"
                 f"**Suggested action:** {scores.segment.action}")
     if scores.persona_description:
-        st.caption(f"**{scores.persona_name}**: {scores.persona_description}")
+        st.caption(f"**{shown(scores.persona_name)}**: {shown(scores.persona_description, 400)}")
 
 st.plotly_chart(purchase_timeline(view.purchases, as_of=view.as_of, currency=ws.currency), key="cust_timeline")
 with st.expander(f"Purchase lines ({len(view.purchases):,})"):
@@ -122,11 +124,11 @@ if len(view.holdings):
 
 st.subheader("Offers")
 if view.offers is None:
-    st.caption(view.offers_note)
+    st.caption(shown(view.offers_note, 400))
 elif view.offers.empty:
     st.caption("No offer for this customer in this run.")
 else:
-    st.dataframe(view.offers.reindex(columns=[c for c in OFFER_COLUMNS if c in view.offers.columns]),
+    st.dataframe(view.offers.reindex(columns=[c for c in OFFER_TABLE_COLUMNS if c in view.offers.columns]),
                  hide_index=True, key="cust_offers",
                  column_config={"rank": "Rank", "product_id": "Product", "product_name": "Name", "family": "Family",
                                 "scenario": "Scenario", "score": st.column_config.NumberColumn("Score", format="%.2f"),

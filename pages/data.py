@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import KpiCard, format_count, guard_page, kpi_row
-from crm_core import overview
+from app.shell import KpiCard, format_count, guard_page, kpi_row, shown
+from crm_core.views import overview
 
 ctx = guard_page("data.py")
 ws = ctx.workspace
 
 st.title("Data")
-st.caption(f"Workspace **{ws.name}** · {ws.kind} · currency {ws.currency} · time zone {ws.timezone}")
+st.caption(f"Workspace **{shown(ws.name)}** · {ws.kind} · currency {shown(ws.currency)} · "
+           f"time zone {shown(ws.timezone)}")
 
 loaded = overview.loaded_data(ctx.db, ws.id)
 rows = dict(zip(loaded.counts["table"], loaded.counts["rows"]))

@@ -6,8 +6,8 @@ import streamlit as st
 
 from app.shell import guard_page, show_error
 from crm_core.errors import NextBestError
-from crm_core.ingest import (DATE_FORMAT_CHOICES, FIELDS, KINDS, IngestConfig, ReaderOptions,
-                             RejectThresholdExceeded, import_file, read_table, recall_mapping, required_fields)
+from crm_core.ingest import (DATE_FORMAT_CHOICES, FIELDS, KINDS, IngestConfig, ReaderOptions, RejectThresholdExceeded,
+                             import_file, read_table, recall_mapping, required_fields)
 
 ctx = guard_page("import_data.py", require_workspace=False)
 config: IngestConfig = getattr(ctx.config, "ingest", None) or IngestConfig()

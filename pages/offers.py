@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error
-from crm_core import model_health, offer_views, overview, runs
+from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.auth import Action, can
 from crm_core.charts.offers import offers_by_scenario_figure, score_components_figure, score_distribution_figure
 from crm_core.errors import NextBestError
+from crm_core.services import model_health
 from crm_core.store import Database
+from crm_core.views import offers as offer_views
+from crm_core.views import runs
+from crm_core.views.model_health import latest_health_check
 
 ctx = guard_page("offers.py")
 ws = ctx.workspace
 TABLE_ROWS = 1_000
 TABLE_COLUMNS = ["customer_id", "rank", "product_name", "family", "scenario", "segment_label", "match_pct",
                  "expected_revenue", "explanation", "gate", "state"]
-_HEALTH_ENTRIES = 64
 
 
 @st.cache_data(show_spinner="Reading the offers…", ttl=600, max_entries=16)
@@ -34,12 +36,6 @@ def _table(url: str, run_id: int, segment, scenario, family, min_score: float):
             offer_views.offers_frame(db, run_id, limit=TABLE_ROWS, **filters))
 
 
-@st.cache_resource(show_spinner=False)
-def _health_results() -> dict:
-    """Model-health results per (database, workspace, data version): shared by every session of the process."""
-    return {}
-
-
 def _keep_valid(key: str, options) -> None:
     """Drop remembered filter choices that the current run does not have."""
     if key in st.session_state:
@@ -55,7 +51,7 @@ st.title("Offers")
 available = runs.succeeded_runs(ctx.db, ws.id)
 run_id = None
 if not available:
-    st.info(f"Workspace **{ws.name}** has no offers yet. An analyst runs the pipeline on the **Run pipeline** "
+    st.info(f"Workspace **{shown(ws.name)}** has no offers yet. An analyst runs the pipeline on the **Run pipeline** "
             "page; its offers show here.")
 else:
     labels = {r.id: r.label for r in available}
@@ -64,7 +60,7 @@ else:
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="offers_run",
                           help="Newest first. Each run keeps the offers it made as of its date.")
     run, counts, scores, choices = _run_summary(ctx.db.url, run_id)
-    st.caption(f"Workspace **{ws.name}** · run #{run.run_id} as of {run.as_of:%d %b %Y} · "
+    st.caption(f"Workspace **{shown(ws.name)}** · run #{run.run_id} as of {run.as_of:%d %b %Y} · "
                f"up to {run.top_n} offers per customer, amounts in {ws.currency}")
     kpi_row([
         KpiCard("Offers", format_count(run.offers), "Offers the chosen run made."),
@@ -86,7 +82,7 @@ else:
     _keep_valid("offers_scenario", choices.scenarios)
     _keep_valid("offers_family", choices.families)
     c1, c2, c3, c4 = st.columns(4)
-    segment = c1.multiselect("Segment", choices.segments, format_func=overview.segment_label, key="offers_segment",
+    segment = c1.multiselect("Segment", choices.segments, format_func=offer_views.segment_label, key="offers_segment",
                              placeholder="All segments")
     scenario = c2.multiselect("Scenario", choices.scenarios, key="offers_scenario", placeholder="All scenarios")
     family = c3.multiselect("Product family", choices.families, key="offers_family", placeholder="All families")
@@ -94,9 +90,9 @@ else:
                           help="Score = weighted affinity, popularity, profit and scenario fit, each 0 to 1.")
     matching, table = _table(ctx.db.url, run_id, _chosen(segment), _chosen(scenario), _chosen(family),
                              float(min_score))
-    shown = (f"the {len(table):,} best-scoring of {matching:,} matching offers" if matching > len(table)
+    showing = (f"the {len(table):,} best-scoring of {matching:,} matching offers" if matching > len(table)
              else f"{matching:,} matching offers")
-    st.caption(f"Showing {shown}. Select a row to see why it scores as it does.")
+    st.caption(f"Showing {showing}. Select a row to see why it scores as it does.")
     event = st.dataframe(
         table, key="offers_table", on_select="rerun", selection_mode="single-row", hide_index=True,
         column_order=TABLE_COLUMNS,
@@ -116,17 +112,15 @@ else:
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(table):
         offer = table.iloc[rows[0]]
-        st.markdown(f"**{offer['product_name']}** ({offer['product_id']}) for customer **{offer['customer_id']}**, "
+        st.markdown(f"**{shown(offer['product_name'])}** ({shown(offer['product_id'])}) for customer "
+                    f"**{shown(offer['customer_id'])}**, "
                     f"rank {offer['rank']}, {offer['scenario']} · match {offer['match_pct']} %")
-        st.write(offer["explanation"])
+        st.markdown(shown(offer["explanation"], 600))
         st.plotly_chart(score_components_figure(offer, run.weights), key="chart_offer_components")
         if st.button("Open customer 360", key="offers_open_customer"):
             open_customer(str(offer["customer_id"]))
 
 st.subheader("Model health")
-version = overview.data_version(ctx.db, ws.id)
-health_key = (ctx.db.url, ws.id, version, run_id)
-results = _health_results()
 may_run = can(ctx.actor, Action.RUN_PIPELINE)
 failed = False
 with st.container(border=True):
@@ -141,19 +135,19 @@ with st.container(border=True):
         if st.button("Check model health", key="model_health_run", type="primary"):
             with st.spinner("Training on the past and checking against what customers bought next…"):
                 try:
-                    results[health_key] = model_health.evaluate_workspace(
-                        ctx.db, ws.id, actor=ctx.actor, config=ctx.config, horizon_days=int(horizon),
-                        top_n=int(top_n))
-                    while len(results) > _HEALTH_ENTRIES:
-                        results.pop(next(iter(results)))
+                    model_health.check_model_health(ctx.db, ws.id, actor=ctx.actor, config=ctx.config,
+                                                    horizon_days=int(horizon), top_n=int(top_n))
                 except NextBestError as exc:
                     failed = True
                     show_error(exc)
-    health = results.get(health_key)
+    check = latest_health_check(ctx.db, ws.id)
+    health = check.health if check is not None else None
     if health is None and not failed:
-        st.info("No model-health check for this data yet."
+        st.info("No model-health check for this workspace yet."
                 + ("" if may_run else " An analyst can run one; its result shows here for everyone."))
     elif health is not None:
+        st.caption(f"Checked by {check.checked_by} on {check.checked_at:%d %b %Y %H:%M} UTC."
+                   + (" Data was imported since: check again to include it." if check.out_of_date else ""))
         cards = [KpiCard("Grade", health.grade, model_health.GRADE_MEANINGS[health.grade])]
         for t in health.tracks().itertuples():
             cards.append(KpiCard(f"{t.track_label}: engine vs best rule",
@@ -183,4 +177,4 @@ with st.container(border=True):
                 "vs_best_baseline": st.column_config.NumberColumn("× best rule", format="%.2f"),
             })
         for note in health.notes:
-            st.warning(note)
+            st.warning(shown(note, 600))

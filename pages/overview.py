@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row
-from crm_core import overview
-from crm_core.overview_cache import overview_figures
-from crm_core.charts.overview import (
-    customers_by_recency_figure, customers_by_segment_figure, revenue_by_month_figure,
-)
+from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, shown
+from crm_core.charts.overview import customers_by_recency_figure, customers_by_segment_figure, revenue_by_month_figure
+from crm_core.services.overview_summary import overview_figures
 from crm_core.store import Database
+from crm_core.views import overview
 
 ctx = guard_page("overview.py")
 ws = ctx.workspace
@@ -29,9 +27,9 @@ kpis, months, segments = _overview(ctx.db.url, ws.id, overview.data_version(ctx.
 
 st.title("Overview")
 if kpis.as_of is None:
-    st.info(f"Workspace **{ws.name}** has no transactions yet. Load a sales file on the Import data page.")
+    st.info(f"Workspace **{shown(ws.name)}** has no transactions yet. Load a sales file on the Import data page.")
     st.stop()
-st.caption(f"Workspace **{ws.name}** · as of {kpis.as_of:%d %b %Y} (the last transaction date) · "
+st.caption(f"Workspace **{shown(ws.name)}** · as of {kpis.as_of:%d %b %Y} (the last transaction date) · "
            f"amounts in {ws.currency}, net of returns")
 
 run = kpis.last_run

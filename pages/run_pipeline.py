@@ -7,12 +7,12 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from app.shell import format_count, guard_page, show_error
-from crm_core import runs
+from app.shell import format_count, guard_page, show_error, shown
 from crm_core.config import Config
 from crm_core.errors import NextBestError
-from crm_core.pipeline import STAGES, run_pipeline
 from crm_core.segment.settings import CLUSTER_METHODS
+from crm_core.services.pipeline import run_pipeline
+from crm_core.views import runs
 
 ctx = guard_page("run_pipeline.py")
 ws = ctx.workspace
@@ -22,12 +22,12 @@ AUTO = "auto"
 LAST_RESULT = "run_pipeline_last_result"
 
 st.title("Run pipeline")
-st.caption(f"Workspace **{ws.name}**: features → RFM segments, clusters and value → offers → audit → stored. "
+st.caption(f"Workspace **{shown(ws.name)}**: features → RFM segments, clusters and value → offers → audit → stored. "
            "A run is stored entirely or not at all; a failed run leaves the previous ones as they were.")
 
 first_day, last_day = runs.as_of_bounds(ctx.db, ws.id)
 if last_day is None:
-    st.info(f"Workspace **{ws.name}** has no transactions yet. Load a sales file on the Import data page first.")
+    st.info(f"Workspace **{shown(ws.name)}** has no transactions yet. Load a sales file on the Import data page first.")
     st.stop()
 
 cluster = config.segment.cluster
@@ -53,9 +53,8 @@ if st.button("Run", key="run_start", type="primary", icon=":material/play_arrow:
     with st.status("Running the pipeline…", expanded=True) as status:
         bar = st.progress(0.0, text="starting")
 
-        def report(stage: str, fraction: float, message: str) -> None:
-            step = STAGES.index(stage) + 1 if stage in STAGES else 0
-            bar.progress(min(max(fraction, 0.0), 1.0), text=f"{step}/{len(STAGES)} {stage}: {message}")
+        def report(fraction: float, message: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
         try:
             result = run_pipeline(ctx.db, ws, ctx.actor, chosen, as_of=as_of, progress=report)
@@ -81,7 +80,7 @@ if meta is not None:
                                                                                                format="%.2f")})
     with right:
         for note in meta.get("params", {}).get("notes", []):
-            st.warning(note)
+            st.warning(shown(note, 600))
 
 st.subheader("Run history")
 history = runs.list_runs(ctx.db, ws.id)

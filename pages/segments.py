@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, open_customer
-from crm_core import runs
-from crm_core.charts.segments import (
-    churn_risk_distribution, cluster_scatter, clv_distribution, rf_heatmap, segment_treemap,
-)
-from crm_core.segment_explorer import (
-    CHURN_LEVELS, VALUE_COLUMNS, CustomerFilter, customer_list, explorer_kpis, filter_choices, filter_customers,
-    persona_cards,
-)
+from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, open_customer, shown
+from crm_core.charts.segments import (churn_risk_distribution, cluster_scatter, clv_distribution, rf_heatmap,
+                                      segment_treemap)
 from crm_core.store import Database
+from crm_core.views import runs
+from crm_core.views.segments import (CHURN_LEVELS, VALUE_COLUMNS, CustomerFilter, customer_list, explorer_kpis,
+                                     filter_choices, filter_customers, persona_cards)
 
 ctx = guard_page("segments.py")
 ws = ctx.workspace
@@ -58,7 +55,8 @@ def _keep_valid(key: str, options) -> None:
 st.title("Segments")
 available = runs.succeeded_runs(ctx.db, ws.id)
 if not available:
-    st.info(f"Workspace **{ws.name}** has no pipeline run yet. An analyst starts one on the **Run pipeline** page.")
+    st.info(f"Workspace **{shown(ws.name)}** has no pipeline run yet. An analyst starts one on the "
+            "**Run pipeline** page.")
     st.stop()
 by_id = {r.id: r for r in available}
 run_id = st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].label, key="seg_run",
@@ -66,10 +64,10 @@ run_id = st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].label, 
 run = by_id[run_id]
 customers, clusters = _run_data(ctx.db.url, run.id, run.run_uuid)
 choices = filter_choices(customers, clusters)
-st.caption(f"Workspace **{ws.name}** · run #{run.id} as of {run.as_of:%d %b %Y} · amounts in {ws.currency}, net of "
-           "returns")
+st.caption(f"Workspace **{shown(ws.name)}** · run #{run.id} as of {run.as_of:%d %b %Y} · amounts in "
+           f"{ws.currency}, net of returns")
 for note in run.notes:
-    st.warning(note)
+    st.warning(shown(note, 600))
 
 kpis = explorer_kpis(customers)
 kpi_row([
@@ -120,13 +118,13 @@ value_max = v3.number_input(f"Max {ws.currency}", value=None, key="seg_value_max
                             placeholder="no maximum" if bounds is None else f"{bounds[1]:,.0f}")
 chosen = CustomerFilter(tuple(picked_segments), tuple(picked_clusters), tuple(picked_risks), tuple(picked_regions),
                         value_column, value_min if bounds else None, value_max if bounds else None)
-shown = filter_customers(customers, chosen)
-listed = customer_list(shown, limit=LIST_LIMIT)
+filtered = filter_customers(customers, chosen)
+listed = customer_list(filtered, limit=LIST_LIMIT)
 st.session_state[_LIST_IDS] = listed["customer_id"].tolist()
-summary = explorer_kpis(shown)
+summary = explorer_kpis(filtered)
 st.caption(f"**{format_count(summary.customers)}** of {format_count(kpis.customers)} customers · revenue "
            f"{format_money(summary.revenue, ws, decimals=0)}"
-           + (f" · the {LIST_LIMIT:,} highest net totals are listed" if len(shown) > LIST_LIMIT else "")
+           + (f" · the {LIST_LIMIT:,} highest net totals are listed" if len(filtered) > LIST_LIMIT else "")
            + " · select a row to open the customer.")
 st.dataframe(
     listed, hide_index=True, key="seg_customers", on_select=_row_selected, selection_mode="single-row",
@@ -160,7 +158,7 @@ with left:
 with right:
     for card in persona_cards(clusters).itertuples(index=False):
         with st.container(border=True):
-            st.markdown(f"**{card.cluster} · {card.persona_name}** — {format_count(card.size)} customers "
+            st.markdown(f"**{card.cluster} · {shown(card.persona_name)}** — {format_count(card.size)} customers "
                         f"({card.share:.0%})")
             st.caption(card.description)
 st.subheader("Predicted value and churn risk")

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from app.shell import SESSION_TOKEN_VERSION
 from crm_core.auth import Role, passwords
-from crm_core.auth.bootstrap import ENV_COOKIE_KEY_FILE, ENV_CREDENTIALS_FILE
+from crm_core.auth.bootstrap import ENV_CREDENTIALS_FILE
+from crm_core.keys import ENV_COOKIE_KEY_FILE
 from crm_core.store import Database
 from crm_core.store.db import ENV_URL
 
@@ -56,8 +58,8 @@ def build_template(path: Path, *, runs: Sequence[dt.date | None] = ()) -> tuple[
     if runs:
         from crm_core.auth import Actor
         from crm_core.config import Config
-        from crm_core.pipeline import run_pipeline
-        from crm_core.workspaces import get_workspace
+        from crm_core.services.pipeline import run_pipeline
+        from crm_core.views.workspaces import get_workspace
 
         db = Database.open(url)
         shop = get_workspace(db, "shop")
@@ -85,7 +87,8 @@ def database_copy(template: Path, tmp_path: Path, monkeypatch) -> Iterator[tuple
         Database._open.pop(url, None)
 
 
-def log_in_session(at: AppTest, role: str | Role | None, username: str | None = None) -> AppTest:
+def log_in_session(at: AppTest, role: str | Role | None, username: str | None = None, *,
+                   token_version: int = 0) -> AppTest:
     """Put ``at``'s session in the logged-in state of ``username`` (default: the role's name) with ``role``."""
     if role is None:
         return at
@@ -95,6 +98,7 @@ def log_in_session(at: AppTest, role: str | Role | None, username: str | None = 
     at.session_state["name"] = f"Test {username or name}"
     at.session_state["roles"] = [name]
     at.session_state["logout"] = False
+    at.session_state[SESSION_TOKEN_VERSION] = token_version  # a fresh user's; logouts and resets advance it
     return at
 
 

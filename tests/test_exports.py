@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm_core.exports import neutralise_formulas, neutralise_text
-from crm_core.run_output import customers_table, format_floats, offers_table
+from crm_core.cli.run_output import customers_table, format_floats, offers_table
+from crm_core.formula_safety import neutralise_formulas, neutralise_text
 
 
 def test_formula_cells_are_neutralised():
@@ -30,10 +30,17 @@ def _plain_number(value: str) -> bool:
 @given(st.text())
 def test_no_text_survives_as_a_formula(value):
     out = neutralise_text(value)
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _plain_number(value):
+    if _runs(value) and not _plain_number(value):
         assert out == "'" + value
     else:
         assert out == value
+
+
+def _runs(value: str) -> bool:
+    """A trigger character first, after any leading whitespace and quotes (what spreadsheets skip)."""
+    import re
+
+    return re.match(r"^[\s'\"]*[=+\-@\t\r\n]", value) is not None
 
 
 def test_neutralised_cells_are_not_formulas_in_excel():

@@ -11,7 +11,6 @@ and ``NEXTBEST_COOKIE_KEY_FILE``.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +20,12 @@ from crm_core.auth.passwords import generate_password
 from crm_core.auth.roles import Actor, Role
 from crm_core.auth.users import add_user
 from crm_core.errors import ConfigError
+from crm_core.keys import cookie_key_path, secret_key
 from crm_core.store.db import DEFAULT_DB_PATH
 from crm_core.store.models import User
 
 DATA_DIR = DEFAULT_DB_PATH.parent
 ENV_CREDENTIALS_FILE = "NEXTBEST_CREDENTIALS_FILE"
-ENV_COOKIE_KEY_FILE = "NEXTBEST_COOKIE_KEY_FILE"
-COOKIE_KEY_BYTES = 32
 BOOTSTRAP_ACTOR = Actor("bootstrap", Role.ADMIN)
 """The principal recorded in the audit log for users created at first start."""
 
@@ -52,7 +50,7 @@ def default_credentials_path() -> Path:
 
 def default_cookie_key_path() -> Path:
     """Where the cookie key lives (``NEXTBEST_COOKIE_KEY_FILE`` or data/secrets/cookie_key)."""
-    return Path(os.environ.get(ENV_COOKIE_KEY_FILE) or DATA_DIR / "secrets" / "cookie_key")
+    return cookie_key_path()
 
 
 def bootstrap_users(db, credentials_path: str | Path, *, interactive: bool) -> list[DemoLogin]:
@@ -98,25 +96,12 @@ def write_private_file(path: Path, text: str) -> None:
 
 
 def cookie_key(path: str | Path | None = None) -> str:
-    """The secret that signs login cookies: read it, or create it (32 random bytes, hex) on first start.
+    """The secret that signs login cookies: read it, or create it on first start (see :mod:`crm_core.keys`).
 
     Raises:
         ConfigError: the file exists but holds fewer than 32 bytes of key.
     """
-    path = Path(path) if path is not None else default_cookie_key_path()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first: read theirs
-        else:
-            try:
-                os.write(fd, secrets.token_hex(COOKIE_KEY_BYTES).encode("ascii"))
-            finally:
-                os.close(fd)
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < 2 * COOKIE_KEY_BYTES:
-        raise ConfigError(f"The cookie key in {path} is too short ({len(key)} characters); delete the file "
-                          "and restart to have a new one generated (everyone will have to log in again).")
-    return key
+    try:
+        return secret_key(path if path is not None else cookie_key_path())
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (everyone will have to log in again).") from None

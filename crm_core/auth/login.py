@@ -19,6 +19,7 @@ from crm_core.auth.roles import Actor, Role
 from crm_core.auth.users import as_utc, normalise_username
 from crm_core.errors import NextBestError
 from crm_core.store.audit_log import record_event
+from crm_core.store.locks import locked_user
 from crm_core.store.models import User
 
 MAX_FAILED_LOGINS = 5
@@ -64,13 +65,17 @@ def check_login(db, username: str, password: str, now: dt.datetime) -> Actor:
     name = normalise_username(username)
     failure: LoginFailed | None = None
     actor: Actor | None = None
+    # bcrypt (a quarter of a second) runs before the write lock is taken, so logins do not queue behind it.
+    with db.read() as s:
+        seen_hash = s.scalar(select(User.password_hash).where(User.username == name)) if name else None
+    matches = verify_password(password, seen_hash or dummy_hash())  # unknown users cost the same bcrypt check
     with db.unit_of_work() as s:
-        user = s.scalar(select(User).where(User.username == name)) if name else None
+        user = locked_user(s, name) if name else None  # held: concurrent failures are all counted
         if user is None:
-            verify_password(password, dummy_hash())  # same bcrypt cost as a real check
             failure = _invalid()
         else:
-            matches = verify_password(password, user.password_hash)
+            if user.password_hash != seen_hash:  # reset meanwhile: check against the new hash
+                matches = verify_password(password, user.password_hash)
             locked_until = as_utc(user.locked_until)
             if locked_until is not None and locked_until > now:
                 failure = _locked(locked_until, now)
@@ -108,7 +113,7 @@ def _record_failure(session, user: User, now: dt.datetime) -> LoginFailed:
     until = now + LOCKOUT
     user.failed_logins = 0
     user.locked_until = until
-    record_event(session, actor="system", action="user.locked", entity="user", entity_id=user.username,
+    record_event(session, actor="system", role="system", action="user.locked", entity="user", entity_id=user.username,
                  after={"locked_until": until.isoformat()},
                  reason=f"{MAX_FAILED_LOGINS} consecutive failed logins")
     return _locked(until, now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from crm_core.errors import PermissionDenied
+from crm_core.errors import PermissionDenied, ValidationError
 
 
 class Role(enum.IntEnum):
@@ -23,16 +23,22 @@ class Role(enum.IntEnum):
 
     @classmethod
     def parse(cls, name: str) -> "Role":
-        """Role from its name (case-insensitive)."""
+        """Role from its name (case-insensitive); a name that is no role raises ValidationError."""
         try:
             return cls[str(name).strip().upper()]
         except KeyError:
-            raise PermissionDenied(f"Unknown role {name!r}; use one of "
+            raise ValidationError(f"Unknown role {name!r}; use one of "
                                    + ", ".join(r.name.lower() for r in cls)) from None
 
     @property
     def label(self) -> str:
+        """The role's name as shown and stored: ``analyst``."""
         return self.name.lower()
+
+    @property
+    def with_article(self) -> str:
+        """``an analyst``, ``a manager``: the role in a sentence."""
+        return ("an " if self.label[0] in "aeiou" else "a ") + self.label
 
 
 class Action(enum.Enum):
@@ -97,6 +103,6 @@ def require(actor: Actor | None, action: Action) -> None:
         raise PermissionDenied(f"Log in to {action.value}.")
     if not can(actor, action):
         raise PermissionDenied(
-            f"{actor.username} is a {actor.role.label} and may not {action.value}: "
+            f"{actor.username} is {actor.role.with_article} and may not {action.value}: "
             f"that needs the {action.min_role.label} role or higher."
         )

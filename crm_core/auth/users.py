@@ -18,6 +18,7 @@ from crm_core.auth.passwords import check_password_strength, generate_password, 
 from crm_core.auth.roles import Action, Actor, Role, require
 from crm_core.errors import NextBestError, NotFound
 from crm_core.store.audit_log import record_event
+from crm_core.store.locks import lock_active_admins
 from crm_core.store.models import User
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
@@ -48,6 +49,7 @@ class UserInfo:
     failed_logins: int
     locked_until: dt.datetime | None
     created_at: dt.datetime | None
+    token_version: int = 0
 
     @property
     def actor(self) -> Actor:
@@ -76,12 +78,13 @@ def normalise_username(username: str) -> str:
 def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.username, user.display_name, user.email, Role.parse(user.role),
                     bool(user.is_active), int(user.failed_logins or 0), as_utc(user.locked_until),
-                    as_utc(user.created_at))
+                    as_utc(user.created_at), int(user.token_version or 0))
 
 
-def _load(session: Session, username: str) -> User:
+def _load(session: Session, username: str, *, for_update: bool = False) -> User:
     name = normalise_username(username)
-    user = session.scalar(select(User).where(User.username == name))
+    stmt = select(User).where(User.username == name)
+    user = session.scalar(stmt.with_for_update() if for_update else stmt)
     if user is None:
         raise NotFound(f"No user {name!r}; check the spelling or create the user on the Admin page.")
     return user
@@ -108,7 +111,7 @@ def add_user(session: Session, actor: Actor, username: str, role: Role | str, *,
                 role=role.label, password_hash=hash_password(password), is_active=True, failed_logins=0)
     session.add(user)
     session.flush()
-    record_event(session, actor=actor.username, action="user.created", entity="user", entity_id=name,
+    record_event(session, actor=actor, action="user.created", entity="user", entity_id=name,
                  after={"role": role.label, "display_name": user.display_name, "email": user.email})
     return user
 
@@ -155,6 +158,7 @@ def set_role(db, actor: Actor, username: str, role: Role | str, *, reason: str |
     require(actor, Action.MANAGE_USERS)
     role = Role.parse(role) if not isinstance(role, Role) else role
     with db.unit_of_work() as s:
+        lock_active_admins(s)
         user = _load(s, username)
         before = user.role
         if before == role.label:
@@ -162,7 +166,8 @@ def set_role(db, actor: Actor, username: str, role: Role | str, *, reason: str |
         if before == Role.ADMIN.label and user.is_active and _active_admins(s) <= 1:
             raise LastAdminError(f"{user.username} is the last active admin; make another user admin first.")
         user.role = role.label
-        record_event(s, actor=actor.username, action="user.role_changed", entity="user",
+        user.token_version = int(user.token_version or 0) + 1  # cookies issued for the old role are refused
+        record_event(s, actor=actor, action="user.role_changed", entity="user",
                      entity_id=user.username, before={"role": before}, after={"role": role.label}, reason=reason)
         return _info(user)
 
@@ -176,12 +181,13 @@ def reset_password(db, actor: Actor, username: str, *, new_password: str | None 
     password = new_password or generate_password()
     check_password_strength(password)
     with db.unit_of_work() as s:
-        user = _load(s, username)
+        user = _load(s, username, for_update=True)
         user.password_hash = hash_password(password)
+        user.token_version = int(user.token_version or 0) + 1  # every cookie issued before the reset is refused
         was_locked = user.locked_until is not None
         user.failed_logins = 0
         user.locked_until = None
-        record_event(s, actor=actor.username, action="user.password_reset", entity="user",
+        record_event(s, actor=actor, action="user.password_reset", entity="user",
                      entity_id=user.username, before={"locked": was_locked}, after={"locked": False})
     return password
 
@@ -190,11 +196,11 @@ def unlock_user(db, actor: Actor, username: str) -> UserInfo:
     """Lift a lockout and clear the failed-login count without changing the password."""
     require(actor, Action.MANAGE_USERS)
     with db.unit_of_work() as s:
-        user = _load(s, username)
+        user = _load(s, username, for_update=True)
         before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
         user.failed_logins = 0
         user.locked_until = None
-        record_event(s, actor=actor.username, action="user.unlocked", entity="user", entity_id=user.username,
+        record_event(s, actor=actor, action="user.unlocked", entity="user", entity_id=user.username,
                      before=before, after={"failed_logins": 0, "locked_until": None})
         return _info(user)
 
@@ -207,13 +213,15 @@ def set_active(db, actor: Actor, username: str, active: bool, *, reason: str | N
     """
     require(actor, Action.MANAGE_USERS)
     with db.unit_of_work() as s:
+        lock_active_admins(s)
         user = _load(s, username)
         if bool(user.is_active) == bool(active):
             return _info(user)
         if not active and user.role == Role.ADMIN.label and _active_admins(s) <= 1:
             raise LastAdminError(f"{user.username} is the last active admin; make another user admin first.")
         user.is_active = bool(active)
-        record_event(s, actor=actor.username, action="user.activated" if active else "user.deactivated",
+        user.token_version = int(user.token_version or 0) + 1  # a deactivated user's cookies stop working
+        record_event(s, actor=actor, action="user.activated" if active else "user.deactivated",
                      entity="user", entity_id=user.username, before={"is_active": not active},
                      after={"is_active": bool(active)}, reason=reason)
         return _info(user)

@@ -7,7 +7,9 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), height=320, template="plotly_white")
+from crm_core.charts.layout import layout
+
+_LAYOUT = layout(320)
 SALE_COLOUR, RETURN_COLOUR, LATER_COLOUR = "#1f6f8b", "#cf222e", "#8c959f"
 
 
@@ -15,7 +17,7 @@ def purchase_timeline(purchases: pd.DataFrame, *, as_of: dt.date | None = None, 
     """Net amount per purchase day of one customer: sales, returns, and days after the run's date.
 
     Args:
-        purchases: ``crm_core.customer_360.Customer360.purchases`` (invoice_date,
+        purchases: ``crm_core.views.customer.Customer360.purchases`` (invoice_date,
             amount, is_return, after_as_of, invoice_id).
         as_of: the run's date, drawn as a vertical line.
         currency: for the axis title and hovers.

@@ -5,23 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core.charts.layout import ACCENT, empty_figure, layout
 from crm_core.recommend.settings import COMPONENTS, SCENARIOS
 
-ACCENT = "#1f6f8b"
 SCENARIO_COLOURS = {"REBUY": "#1f6f8b", "CROSS_SELL": "#e07a5f", "UPSELL": "#81b29a", "WINBACK": "#f2cc8f",
                     "NURTURE": "#9bb7c4"}
 COMPONENT_LABELS = {"affinity": "Affinity", "popularity": "Popularity", "profit": "Profit",
                     "scenario_fit": "Scenario fit"}
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), height=360, template="plotly_white")
-
-
-def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=title, showlegend=False, **_LAYOUT)
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
+_LAYOUT = layout(360)
 
 
 def offers_by_scenario_figure(offers: pd.DataFrame, segment_column: str = "segment") -> go.Figure:
@@ -34,7 +25,7 @@ def offers_by_scenario_figure(offers: pd.DataFrame, segment_column: str = "segme
     """
     title = "Offers by scenario and segment"
     if offers is None or offers.empty:
-        return _empty(title, "No offers yet: run the pipeline")
+        return empty_figure(title, "No offers yet: run the pipeline")
     has_segment = segment_column in offers.columns
     x = offers[segment_column].astype("string").fillna("(none)") if has_segment else offers["scenario"]
     counts = pd.crosstab(x.rename("x"), offers["scenario"].astype("string").rename("scenario"))
@@ -53,7 +44,7 @@ def score_distribution_figure(offers: pd.DataFrame, bins: int = 20) -> go.Figure
     """Histogram of offer scores (0..1), stacked by scenario."""
     title = "Score distribution"
     if offers is None or offers.empty:
-        return _empty(title, "No offers yet: run the pipeline")
+        return empty_figure(title, "No offers yet: run the pipeline")
     fig = go.Figure()
     for scenario in [s for s in SCENARIOS if (offers["scenario"] == s).any()]:
         part = offers.loc[offers["scenario"] == scenario, "score"].astype(float)
@@ -91,31 +82,3 @@ def score_components_figure(offer: pd.Series | dict, weights: dict[str, float] |
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(autorange="reversed")
     return fig
-
-
-def model_health_card(result: dict) -> dict:
-    """Data of the model-health card from an evaluation result.
-
-    Args:
-        result: :func:`crm_core.recommend.evaluate.evaluate` output.
-    Returns:
-        ``{"grade": "A" | "B" | "C", "summary": str, "tracks": [{"track", "customers",
-        "engine", "best_baseline", "baseline", "ratio"}]}`` with hit-rates as fractions.
-    """
-    from crm_core.recommend.evaluate import GRADES, grade
-
-    tracks = []
-    for track, label in (("all", "All products"), ("new", "Products new to the customer")):
-        block = result[track]
-        best_name, best = max(((k, v) for k, v in block.items() if k != "engine"),
-                              key=lambda kv: (kv[1]["hit_rate"], kv[0]))
-        engine = block["engine"]["hit_rate"]
-        ratio = engine / best["hit_rate"] if best["hit_rate"] > 0 else None
-        tracks.append({"track": label, "customers": block["engine"]["customers"], "engine": engine,
-                       "best_baseline": best["hit_rate"], "baseline": best_name,
-                       "ratio": None if ratio is None else round(ratio, 3)})
-    g = grade(result)
-    summary = (f"Grade {g}: {GRADES[g]}. "
-               + "; ".join(f"{t['track']}: {t['engine']:.1%} of {t['customers']:,} customers bought an offered "
-                           f"product vs {t['best_baseline']:.1%} with {t['baseline']}" for t in tracks) + ".")
-    return {"grade": g, "summary": summary, "tracks": tracks}

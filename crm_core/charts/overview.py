@@ -1,34 +1,25 @@
-"""Figures of the Overview page: pure builders, frames from crm_core.overview in, Plotly figures out."""
+"""Figures of the Overview page: pure builders, frames from crm_core.views.overview in, Plotly figures out."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
-ACCENT = "#1f6f8b"
-MUTED = "#9bb7c4"
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), height=360, template="plotly_white", showlegend=False)
+from crm_core.charts.layout import ACCENT, MUTED, empty_figure, layout
 
-
-def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=title, **_LAYOUT)
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
+_LAYOUT = layout(360, showlegend=False)
 
 
 def revenue_by_month_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
     """Bar chart of net revenue per month.
 
     Args:
-        frame: ``crm_core.overview.revenue_by_month`` (``month``, ``revenue``, ``orders``).
+        frame: ``crm_core.views.overview.revenue_by_month`` (``month``, ``revenue``, ``orders``).
         currency: ISO code shown on the axis and in hovers (e.g. ``GBP``).
     """
     title = "Net revenue by month"
     if frame.empty:
-        return _empty(title, "No transactions yet")
+        return empty_figure(title, "No transactions yet")
     fig = go.Figure(go.Bar(
         x=frame["month"], y=frame["revenue"], marker_color=ACCENT,
         customdata=frame[["orders"]].to_numpy(),
@@ -42,11 +33,11 @@ def customers_by_segment_figure(frame: pd.DataFrame) -> go.Figure:
     """Horizontal bars: customers per segment, largest on top.
 
     Args:
-        frame: ``crm_core.overview.customers_by_segment`` (``label``, ``customers``, ...).
+        frame: ``crm_core.views.overview.customers_by_segment`` (``label``, ``customers``, ...).
     """
     title = "Customers by segment (latest run)"
     if frame.empty:
-        return _empty(title, "No pipeline run yet")
+        return empty_figure(title, "No pipeline run yet")
     ordered = frame.iloc[::-1]  # plotly draws the first category at the bottom
     fig = go.Figure(go.Bar(x=ordered["customers"], y=ordered["label"], orientation="h", marker_color=ACCENT,
                            hovertemplate="%{y}: %{x:,} customers<extra></extra>"))
@@ -58,11 +49,11 @@ def customers_by_recency_figure(frame: pd.DataFrame) -> go.Figure:
     """Bars: customers by days since their last purchase (used until a run gives segments).
 
     Args:
-        frame: ``crm_core.overview.customers_by_recency_band`` (``band``, ``customers``).
+        frame: ``crm_core.views.overview.customers_by_recency_band`` (``band``, ``customers``).
     """
     title = "Customers by days since last purchase"
     if frame.empty or int(frame["customers"].sum()) == 0:
-        return _empty(title, "No customers yet")
+        return empty_figure(title, "No customers yet")
     colours = [ACCENT] * 2 + [MUTED] * (len(frame) - 2)
     fig = go.Figure(go.Bar(x=frame["band"], y=frame["customers"], marker_color=colours,
                            hovertemplate="%{x}: %{y:,} customers<extra></extra>"))

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from crm_core.segment.rfm import segment_text
+from crm_core.charts.layout import empty_figure, layout
+from crm_core.segment.rfm import segment_label
 from crm_core.segment.settings import SEGMENT_CODES
 
 # One fixed colour per segment code: the same segment looks the same on every chart.
@@ -31,20 +32,7 @@ SEGMENT_COLOURS = {
 CHURN_COLOURS = {"low": "#2da44e", "medium": "#d4a72c", "high": "#cf222e"}
 CLUSTER_COLOURS = ("#1f6f8b", "#e16f24", "#2da44e", "#8250df", "#cf222e", "#d4a72c", "#54aeff", "#57606a",
                    "#bf3989", "#7cc47f")
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), height=380, template="plotly_white")
-
-
-def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=title, **_LAYOUT)
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
-
-
-def _label(code: str) -> str:
-    return segment_text(code).label if code in SEGMENT_CODES else code.replace("_", " ").title()
+_LAYOUT = layout(380)
 
 
 def segment_treemap(customers: pd.DataFrame, *, measure: str = "customers", currency: str = "") -> go.Figure:
@@ -62,7 +50,7 @@ def segment_treemap(customers: pd.DataFrame, *, measure: str = "customers", curr
         raise ValueError("measure must be 'customers' or 'revenue'")
     title = "Segments by " + ("customers" if measure == "customers" else "revenue")
     if customers.empty:
-        return _empty(title, "No customers in this run")
+        return empty_figure(title, "No customers in this run", height=380)
     revenue = customers["monetary"] if "monetary" in customers.columns else pd.Series(np.nan, index=customers.index)
     grouped = customers.assign(_revenue=revenue.astype("float64")).groupby("rfm_segment", observed=True).agg(
         customers=("rfm_segment", "size"), revenue=("_revenue", "sum")
@@ -71,11 +59,11 @@ def segment_treemap(customers: pd.DataFrame, *, measure: str = "customers", curr
     values = grouped[measure].astype("float64")
     grouped = grouped[values > 0]
     if grouped.empty:
-        return _empty(title, "Nothing to show: no positive " + measure)
+        return empty_figure(title, "Nothing to show: no positive " + measure, height=380)
     codes = list(grouped.index)
     total = grouped[measure].sum()
     fig = go.Figure(go.Treemap(
-        ids=codes, labels=[_label(c) for c in codes], parents=[""] * len(codes),
+        ids=codes, labels=[segment_label(c) for c in codes], parents=[""] * len(codes),
         values=grouped[measure].to_numpy(dtype="float64"), branchvalues="total",
         marker=dict(colors=[SEGMENT_COLOURS[c] for c in codes]),
         customdata=np.column_stack([codes, grouped["customers"].to_numpy(), grouped["revenue"].to_numpy(),
@@ -98,7 +86,7 @@ def rf_heatmap(customers: pd.DataFrame) -> go.Figure:
     """
     title = "Recency x frequency scores"
     if customers.empty:
-        return _empty(title, "No customers in this run")
+        return empty_figure(title, "No customers in this run", height=380)
     r = customers["r_score"].to_numpy(dtype="int64")
     f = customers["f_score"].to_numpy(dtype="int64")
     counts = np.zeros((5, 5), dtype="int64")
@@ -133,7 +121,7 @@ def cluster_scatter(points: pd.DataFrame, personas: pd.Series | None = None) -> 
     """
     title = "Clusters (2-D projection of the clustering features)"
     if points.empty:
-        return _empty(title, "No customers in this run")
+        return empty_figure(title, "No customers in this run", height=380)
     fig = go.Figure()
     ids = np.asarray(points.index.astype("string"), dtype=object)
     labels = points["cluster"].to_numpy(dtype="int64", na_value=0)
@@ -155,7 +143,7 @@ def clv_distribution(customers: pd.DataFrame, *, currency: str = "", reason: str
     title = "Predicted customer value over the horizon"
     values = customers["clv"].dropna().to_numpy(dtype="float64") if "clv" in customers.columns else np.array([])
     if len(values) == 0:
-        return _empty(title, reason or "CLV not available for this run")
+        return empty_figure(title, reason or "CLV not available for this run", height=380)
     top = float(np.quantile(values, 0.99)) if len(values) > 100 else float(values.max())
     fig = go.Figure(go.Histogram(
         x=np.clip(values, None, top), nbinsx=40, marker_color=CLUSTER_COLOURS[0],
@@ -171,7 +159,7 @@ def churn_risk_distribution(customers: pd.DataFrame, *, reason: str | None = Non
     """Customers per churn-risk band (low, medium, high)."""
     title = "Churn risk"
     if "churn_risk" not in customers.columns or customers["churn_risk"].dropna().empty:
-        return _empty(title, reason or "Churn risk not available for this run")
+        return empty_figure(title, reason or "Churn risk not available for this run", height=380)
     levels = list(CHURN_COLOURS)
     counts = customers["churn_risk"].value_counts().reindex(levels, fill_value=0)
     fig = go.Figure(go.Bar(
@@ -193,10 +181,10 @@ def migration_sankey(matrix: pd.DataFrame) -> go.Figure:
     flows = matrix.stack()
     flows = flows[flows > 0]
     if flows.empty:
-        return _empty(title, "No customers in either run")
+        return empty_figure(title, "No customers in either run", height=380)
     sources = [c for c in matrix.index if matrix.loc[c].sum() > 0]
     targets = [c for c in matrix.columns if matrix[c].sum() > 0]
-    nodes = [f"{_label(c)} (before)" for c in sources] + [f"{_label(c)} (after)" for c in targets]
+    nodes = [f"{segment_label(c)} (before)" for c in sources] + [f"{segment_label(c)} (after)" for c in targets]
     colours = [SEGMENT_COLOURS.get(c, "#8c959f") for c in sources + targets]
     src_pos = {c: i for i, c in enumerate(sources)}
     dst_pos = {c: len(sources) + i for i, c in enumerate(targets)}
@@ -206,7 +194,7 @@ def migration_sankey(matrix: pd.DataFrame) -> go.Figure:
             source=[src_pos[b] for b, _ in flows.index], target=[dst_pos[a] for _, a in flows.index],
             value=flows.to_numpy(dtype="int64"),
             color=[_transparent(SEGMENT_COLOURS.get(b, "#8c959f")) for b, _ in flows.index],
-            customdata=[[_label(b), _label(a)] for b, a in flows.index],
+            customdata=[[segment_label(b), segment_label(a)] for b, a in flows.index],
             hovertemplate="%{customdata[0]} -> %{customdata[1]}: %{value:,} customers<extra></extra>",
         ),
     ))

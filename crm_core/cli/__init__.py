@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from crm_core.errors import NextBestError
+from crm_core.logs import configure_file_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    configure_file_logging()
     try:
         return int(args.handler(args) or 0)
     except NextBestError as exc:

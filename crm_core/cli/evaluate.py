@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("--products", metavar="FILE", help="product catalog (families, margins, active flags)")
     p.add_argument("--holdings", metavar="FILE", help="product holdings (banking): an opened product is a hit")
     p.add_argument("--config", metavar="FILE", help="TOML config (sections [ingest], [segment], [recommend])")
+    p.add_argument("--accept-rejects", action="store_true",
+                   help="evaluate on the good rows even when more rows than the reject threshold (5%% by default) "
+                        "are rejected (the rejected count is printed either way)")
     from crm_core.cli.import_cmd import add_reader_options
 
     add_reader_options(p)  # --mapping, --date-format, --sheet, shared with run and import
@@ -38,50 +41,33 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Execute ``evaluate``: read the files, evaluate, print the JSON on stdout."""
-    from crm_core.cli.common import config_from
-    from crm_core.recommend.evaluate import evaluate
+    """Execute ``evaluate``: import the files into a temporary database, evaluate, print the JSON on stdout."""
+    from crm_core.auth import SYSTEM_CLI
+    from crm_core.cli.common import config_from, database_for
+    from crm_core.ingest import ReaderOptions, import_file
+    from crm_core.services.model_health import evaluate_offers
+    from crm_core.views.workspaces import get_workspace
 
     config = config_from(args)
-    frames = read_inputs(args, config)
-    result = evaluate(frames["transactions"], cutoff=args.cutoff, horizon_days=args.horizon_days, top_n=args.top_n,
-                      products=frames.get("products"), holdings=frames.get("holdings"),
-                      customers=frames.get("customers"), config=config.recommend)
+    options = ReaderOptions(mapping=args.mapping, date_format=args.date_format, sheet=args.sheet)
+    with database_for(None, temporary_default=True) as db:
+        for kind in ("products", "customers", "transactions", "holdings"):
+            path = getattr(args, kind, None)
+            if path:
+                report = import_file(db, "default", path, kind=kind, actor=SYSTEM_CLI, options=options,
+                                     config=config.ingest, accept_rejects=args.accept_rejects)
+                if report.rows_rejected:
+                    print(f"note: {path}: {report.rows_rejected:,} of {report.rows_read:,} rows were rejected "
+                          "and are not part of the evaluation (see 'python -m crm_core import --issues-csv')",
+                          file=sys.stderr)
+        ws = get_workspace(db, "default")
+        result, _ = evaluate_offers(db, ws.id, actor=SYSTEM_CLI, config=config.recommend, cutoff=args.cutoff,
+                                    horizon_days=args.horizon_days, top_n=args.top_n,
+                                    with_catalog=bool(args.products or args.holdings),
+                                    with_holdings=bool(args.holdings), with_customers=bool(args.customers))
     json.dump(result, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
     return 0
-
-
-def read_inputs(args, config) -> dict:
-    """The canonical frames of the given files (the one place that reads them).
-
-    Imports them with the real importer into a temporary database, as the
-    ``run`` command does, and reads the frames back, so the evaluation sees
-    exactly what a pipeline run would see.
-    """
-    from crm_core.auth import SYSTEM_CLI
-    from crm_core.cli.common import open_database
-    from crm_core.ingest import ReaderOptions, import_file
-    from crm_core.store import frames
-    from crm_core.workspaces import get_workspace
-
-    db = open_database(None, temporary_default=True)
-    options = ReaderOptions(mapping=args.mapping, date_format=args.date_format, sheet=args.sheet)
-    for kind in ("products", "customers", "transactions", "holdings"):
-        path = getattr(args, kind, None)
-        if path:
-            import_file(db, "default", path, kind=kind, actor=SYSTEM_CLI, options=options, config=config.ingest,
-                        accept_rejects=True)
-    ws = get_workspace(db, "default")
-    out = {"transactions": frames.load_transactions(db, ws.id)}
-    if args.products or args.holdings:
-        out["products"] = frames.load_products(db, ws.id)
-    if args.holdings:
-        out["holdings"] = frames.load_holdings(db, ws.id)
-    if args.customers:
-        out["customers"] = frames.load_customers(db, ws.id, args.cutoff)
-    db.engine.dispose()
-    return out
 
 
 def _date(text: str) -> dt.date:

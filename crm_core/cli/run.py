@@ -7,8 +7,7 @@ import datetime as dt
 import sys
 import time
 
-from crm_core.cli.common import acting_user, add_db_options, config_from, open_database
-from crm_core.errors import ConfigError
+from crm_core.cli.common import acting_user, add_db_options, config_from, database_for
 
 # Catalog and customers first, so that transactions and holdings find them.
 _KIND_ORDER = ("products", "customers", "transactions", "holdings")
@@ -17,7 +16,7 @@ _KIND_ORDER = ("products", "customers", "transactions", "holdings")
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="import files and run the whole pipeline",
                        description="Import the given files into --db/--workspace, run the pipeline "
-                                   "(features, segments, offers, audit) and write DIR/customers.csv, "
+                                   "(features, segments, offers, audit gate) and write DIR/customers.csv, "
                                    "DIR/offers.csv and DIR/run.json.")
     p.add_argument("--transactions", required=True, metavar="FILE", help="transactions export (CSV, TSV, XLSX, Parquet)")
     p.add_argument("--customers", metavar="FILE", help="customers export")
@@ -25,7 +24,14 @@ def add_parser(sub) -> None:
     p.add_argument("--holdings", metavar="FILE", help="product holdings (banking)")
     p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                    help="transactions dated on or before this day count (default: the last transaction's date)")
-    p.add_argument("--config", metavar="FILE", help="TOML config (sections [ingest], [segment], [recommend])")
+    p.add_argument("--contact-date", type=_date, metavar="YYYY-MM-DD",
+                   help="the day the offers will be used: consent, do-not-contact and the silence window are "
+                        "judged as of this day (default: today; pin it to reproduce a run)")
+    p.add_argument("--policy", metavar="NAME|FILE.toml",
+                   help="gating policy: strict, standard (default), permissive, a custom one of the config's "
+                        "[gate.policies], or a TOML file with one policy")
+    p.add_argument("--config", metavar="FILE",
+                   help="TOML config (sections [ingest], [segment], [recommend], [gate], [pipeline])")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for customers.csv, offers.csv, run.json")
     p.add_argument("--accept-rejects", action="store_true",
                    help="load the good rows even when more rows than the threshold are rejected")
@@ -45,14 +51,19 @@ def _date(text: str) -> dt.date:
 
 
 def run(args) -> int:
-    """Execute the ``run`` command."""
-    from crm_core.ingest import ReaderOptions, import_file
-    from crm_core.pipeline import run_pipeline
-    from crm_core.run_output import write_run_outputs
-    from crm_core.workspaces import get_workspace
-
+    """Execute the ``run`` command (a temporary database, when --db is not given, is deleted at the end)."""
     config = config_from(args)
-    db = open_database(args.db, temporary_default=True)
+    with database_for(args.db, temporary_default=True) as db:
+        return _run(db, args, config)
+
+
+def _run(db, args, config) -> int:
+    from crm_core.cli.run_output import write_run_outputs
+    from crm_core.ingest import ReaderOptions, import_file
+    from crm_core.services.pipeline import run_pipeline
+    from crm_core.views.workspaces import get_workspace
+    from crm_core.workflow.policies import resolve_policy
+
     actor = acting_user(db, args.user)
     say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     options = ReaderOptions(mapping=args.mapping, date_format=args.date_format, sheet=args.sheet)
@@ -70,8 +81,9 @@ def run(args) -> int:
     import_seconds = time.perf_counter() - t0
 
     workspace = get_workspace(db, args.workspace)
-    result = run_pipeline(db, workspace, actor, config, as_of=args.as_of,
-                          progress=lambda stage, frac, msg: say(f"[{stage}] {msg}"))
+    policy = resolve_policy(db, workspace.id, args.policy, config)
+    result = run_pipeline(db, workspace, actor, config, as_of=args.as_of, contact_date=args.contact_date,
+                          policy=policy, progress=lambda fraction, message: say(message))
     tx = imports.get("transactions", {})
     meta = dict(result.meta)
     meta["stage_timings"] = {"import": round(import_seconds, 4), **meta["stage_timings"]}

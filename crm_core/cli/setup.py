@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from crm_core.cli.common import add_db_options, open_database
+from crm_core.services.run_lifecycle import mark_interrupted_runs
 
 
 def add_parser(sub) -> None:
@@ -26,10 +27,13 @@ def run(args) -> int:
     """Execute ``setup``."""
     from crm_core.auth.bootstrap import bootstrap_users, cookie_key, default_cookie_key_path, default_credentials_path
     from crm_core.demo.load import load_demo_worlds
-    from crm_core.workspaces import list_workspaces
+    from crm_core.views.workspaces import list_workspaces
 
     db = open_database(args.db)
     print("database ready (schema at the newest revision)", flush=True)
+    interrupted = mark_interrupted_runs(db)
+    if interrupted:
+        print(f"{interrupted} run(s) left running by an earlier process marked as interrupted")
     cookie_key(default_cookie_key_path())
     credentials = Path(args.credentials) if args.credentials else default_credentials_path()
     created = bootstrap_users(db, credentials, interactive=sys.stdout.isatty())

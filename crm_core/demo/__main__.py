@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crm_core.demo import (generate_bank, generate_retail, write_samples, write_scaled_transactions,
-                           write_world)
+from crm_core.demo import generate_bank, generate_retail, write_samples, write_scaled_transactions, write_world
 
 
 def main(argv: list[str] | None = None) -> int:

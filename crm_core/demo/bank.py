@@ -21,7 +21,7 @@ from crm_core.demo.bank_catalog import INCOME_BANDS, INCOME_FACTOR, INDEX, LIFE_
 from crm_core.demo.people import draw_consent, draw_people
 from crm_core.demo.sampling import positions_within
 from crm_core.demo.timeline import Calendar, shop_minutes
-from crm_core.demo.world import CUSTOMER_COLUMNS, DemoArgumentError, DemoWorld
+from crm_core.demo.world import CUSTOMER_FILE_COLUMNS, DemoArgumentError, DemoWorld
 
 FIRST_CUSTOMER_NUMBER = 100001  # written with leading zeros: 00100001
 CHURN_RATE = 0.07
@@ -168,7 +168,7 @@ def _bank_customers(rng: np.random.Generator, demo: dict, calendar: Calendar) ->
     n = len(demo["age"])
     people = draw_people(rng, n)
     end = calendar.start + np.timedelta64(calendar.n_days - 1, "D")
-    consent = draw_consent(rng, n, end, opt_in_rate=0.65, dnc_rate=0.04)
+    consent = draw_consent(rng, n, end, opt_in_rate=0.85, dnc_rate=0.04)
     birth = (end - (demo["age"] * 365.25).astype(np.int64).astype("timedelta64[D]")).astype("datetime64[ns]")
     tags = pd.Series(OCCUPATIONS[demo["occupation"]])
     tags = tags + ";income:" + pd.Series(np.array(INCOME_BANDS)[demo["band"]])
@@ -180,7 +180,7 @@ def _bank_customers(rng: np.random.Generator, demo: dict, calendar: Calendar) ->
     out["birth_date"] = birth
     out["tags"] = pd.array(tags.to_numpy(), dtype="string")
     out = pd.concat([out, consent], axis=1)
-    return out[list(CUSTOMER_COLUMNS)]
+    return out[list(CUSTOMER_FILE_COLUMNS)]
 
 
 def generate_bank(seed: int = 11, n_customers: int = 5000, n_lines: int = 45000,

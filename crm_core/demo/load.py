@@ -17,8 +17,8 @@ def load_demo_worlds(db, *, config: Config | None = None, progress: Callable[[st
     """Generate, import and run both demo worlds; returns the workspace names created."""
     from crm_core.demo import generate_bank, generate_retail, write_world
     from crm_core.ingest import import_file
-    from crm_core.pipeline import run_pipeline
-    from crm_core.workspaces import ensure_workspace
+    from crm_core.services.pipeline import run_pipeline
+    from crm_core.services.workspaces import ensure_workspace
 
     config = config or Config()
     names = []

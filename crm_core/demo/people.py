@@ -89,7 +89,7 @@ def draw_people(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 
 def draw_consent(rng: np.random.Generator, n: int, end_day: np.datetime64,
-                 opt_in_rate: float = 0.72, dnc_rate: float = 0.03) -> pd.DataFrame:
+                 opt_in_rate: float = 0.88, dnc_rate: float = 0.03) -> pd.DataFrame:
     """Draw consent flags and last-contacted dates as of ``end_day``.
 
     Args:

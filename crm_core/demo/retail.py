@@ -22,7 +22,7 @@ from crm_core.demo.retail_catalog import FAMILIES, build_products, family_affini
 from crm_core.demo.retail_dirt import add_dirty_rows
 from crm_core.demo.sampling import pick_from_rows, positions_within, row_cumulative
 from crm_core.demo.timeline import RETAIL_MONTHS, RETAIL_WEEKDAYS, Calendar, shop_minutes
-from crm_core.demo.world import CUSTOMER_COLUMNS, DemoArgumentError, DemoWorld, PRODUCT_COLUMNS, empty_holdings
+from crm_core.demo.world import CUSTOMER_FILE_COLUMNS, PRODUCT_COLUMNS, DemoArgumentError, DemoWorld, empty_holdings
 
 FIRST_CUSTOMER_ID = 10001
 FIRST_INVOICE = 500001
@@ -262,7 +262,7 @@ def retail_customers(rng: np.random.Generator, prof: RetailProfiles, calendar: C
     out["birth_date"] = birth
     out["tags"] = pd.array(np.where(tags == "", None, tags), dtype="string")
     out = pd.concat([out, consent], axis=1)
-    return out[list(CUSTOMER_COLUMNS)]
+    return out[list(CUSTOMER_FILE_COLUMNS)]
 
 
 def generate_retail(seed: int = 7, n_customers: int = 5000, n_lines: int = 60000,

@@ -17,7 +17,7 @@ from crm_core.demo.retail import FIRST_CUSTOMER_ID, FIRST_INVOICE, retail_lines
 from crm_core.demo.retail_catalog import build_products
 from crm_core.demo.retail_dirt import add_dirty_rows
 from crm_core.demo.timeline import RETAIL_MONTHS, RETAIL_WEEKDAYS, Calendar
-from crm_core.demo.world import DemoArgumentError, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
+from crm_core.demo.world import PRODUCT_COLUMNS, TRANSACTION_COLUMNS, DemoArgumentError
 from crm_core.demo.writing import write_csv
 
 CHUNK_CUSTOMERS = 100_000

@@ -10,14 +10,14 @@ from crm_core.errors import NextBestError
 
 TRANSACTION_COLUMNS = ("customer_id", "invoice_id", "invoice_date", "product_id", "product_name",
                        "category", "quantity", "unit_price", "channel")
-CUSTOMER_COLUMNS = ("customer_id", "first_name", "last_name", "email", "phone", "birth_date", "region",
+CUSTOMER_FILE_COLUMNS = ("customer_id", "first_name", "last_name", "email", "phone", "birth_date", "region",
                     "city", "tags", "email_opt_in", "do_not_contact", "last_contacted_at")
 PRODUCT_COLUMNS = ("product_id", "name", "family", "price", "unit_cost", "active")
 HOLDING_COLUMNS = ("customer_id", "product_id", "opened_at", "closed_at", "balance")
 
 DATASETS = {
     "transactions": TRANSACTION_COLUMNS,
-    "customers": CUSTOMER_COLUMNS,
+    "customers": CUSTOMER_FILE_COLUMNS,
     "products": PRODUCT_COLUMNS,
     "holdings": HOLDING_COLUMNS,
 }

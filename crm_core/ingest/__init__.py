@@ -13,11 +13,12 @@ Every failure is an :class:`crm_core.errors.ImportFailed` subclass (see
 
 from crm_core.ingest.dates import DATE_FORMAT_CHOICES
 from crm_core.ingest.errors import (AmbiguousDates, EmptyColumn, EmptyFile, FileTooLarge, InvalidDateFormat,
-                                    LineTooLong, MappingError, MissingColumns, RejectThresholdExceeded,
-                                    SheetNotFound, TooManyColumns, UnclosedQuote, UnreadableFile, UnsafeArchive)
-from crm_core.ingest.mapping import FIELDS, KINDS, guess_kind, recall_mapping, required_fields
+                                    LineTooLong, MappingError, MissingColumns, RejectThresholdExceeded, SheetNotFound,
+                                    TooManyColumns, UnclosedQuote, UnreadableFile, UnsafeArchive)
+from crm_core.ingest.mapping import FIELDS, KINDS, guess_kind, required_fields
 from crm_core.ingest.read import ParsedTable, ReaderOptions, load_mapping_file, read_table
 from crm_core.ingest.report import ImportReport
+from crm_core.ingest.saved_mappings import recall_mapping
 from crm_core.ingest.service import import_file
 from crm_core.ingest.settings import IngestConfig
 

@@ -17,12 +17,11 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from crm_core.ingest.issues import WARNING, IssueLog
 from crm_core.store.bulk import bulk_insert, stored_time
 from crm_core.store.models import Customer, ImportIssue, Product, ProductAlias, Transaction
-
 
 
 def objects(values: pd.Series) -> list:
@@ -126,7 +125,7 @@ def insert_issues(session, batch_id: int, issues: pd.DataFrame) -> None:
                 row_count=len(records))
 
 
-def load_transactions(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, non_merchandise: set[str],
+def insert_transactions(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, non_merchandise: set[str],
                       is_sqlite: bool, log: IssueLog, progress) -> tuple[int, int]:
     """Insert the accepted transaction rows; returns ``(loaded, skipped)``.
 

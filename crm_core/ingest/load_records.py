@@ -33,7 +33,7 @@ def _dates(values: pd.Series) -> list:
     return [None if pd.isna(v) else v.date() for v in values]
 
 
-def load_customers(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, mapped: set[str],
+def insert_customers(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, mapped: set[str],
                    imported_at: dt.datetime) -> int:
     """Upsert customers and add their dated attributes; returns rows stored."""
     pks = ensure_customers(session, workspace_id, rows["customer_id"])
@@ -85,7 +85,7 @@ def _changed_only(session, workspace_id: int, new: pd.DataFrame) -> pd.DataFrame
     return new[~same.to_numpy(bool)]
 
 
-def load_products(session, *, workspace_id: int, rows: pd.DataFrame, mapped: set[str], non_merchandise: set[str],
+def insert_products(session, *, workspace_id: int, rows: pd.DataFrame, mapped: set[str], non_merchandise: set[str],
                   log: IssueLog) -> int:
     """Upsert catalog products, declare aliases and fold products known under an alias into theirs."""
     pks = ensure_products(session, workspace_id, rows["product_id"], rows["name"], non_merchandise)
@@ -129,7 +129,7 @@ def _declare_aliases(session, workspace_id: int, rows: pd.DataFrame, pks: dict[s
             session.execute(delete(Product).where(Product.id == stub))
 
 
-def load_holdings(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, non_merchandise: set[str],
+def insert_holdings(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, non_merchandise: set[str],
                   log: IssueLog) -> tuple[int, int]:
     """Insert holdings (customers and products created when new); identical loaded ones are skipped."""
     customers = ensure_customers(session, workspace_id, rows["customer_id"])
@@ -158,7 +158,7 @@ def load_holdings(session, *, workspace_id: int, batch_id: int, rows: pd.DataFra
     return int(keep.sum()), int(skip.sum())
 
 
-def load_outcomes(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, log: IssueLog) -> int:
+def insert_outcomes(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, log: IssueLog) -> int:
     """Insert outcomes, linking campaigns (by id or name) and offers (by id) of the workspace."""
     customers = ensure_customers(session, workspace_id, rows["customer_id"])
     campaigns = {}

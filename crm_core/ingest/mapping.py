@@ -14,10 +14,7 @@ import json
 import re
 import unicodedata
 
-from sqlalchemy import select
-
 from crm_core.ingest.errors import MappingError, MissingColumns
-from crm_core.store.models import SavedMapping
 
 KINDS = ("transactions", "customers", "products", "holdings", "outcomes")
 
@@ -238,30 +235,3 @@ def header_signature(headers: list[str], kind: str) -> str:
     """SHA-256 of the kind and the folded headers in order: files with the same headers share it."""
     blob = json.dumps([kind, [header_key(h) for h in headers]], separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def recall_mapping(db, workspace_id: int, kind: str, headers: list[str]) -> dict[str, str] | None:
-    """The mapping confirmed earlier for files with these headers, if any (and still valid)."""
-    signature = header_signature(headers, kind)
-    with db.read() as s:
-        saved = s.scalar(select(SavedMapping.mapping_json).where(
-            SavedMapping.workspace_id == workspace_id, SavedMapping.kind == kind,
-            SavedMapping.header_signature == signature))
-    if not saved or not set(saved.values()) <= set(headers):
-        return None
-    return dict(saved)
-
-
-def remember_mapping(session, workspace_id: int, kind: str, headers: list[str], mapping: dict[str, str],
-                     username: str) -> None:
-    """Store (or replace) the confirmed mapping for these headers, in the caller's transaction."""
-    signature = header_signature(headers, kind)
-    row = session.scalar(select(SavedMapping).where(
-        SavedMapping.workspace_id == workspace_id, SavedMapping.kind == kind,
-        SavedMapping.header_signature == signature))
-    if row is None:
-        session.add(SavedMapping(workspace_id=workspace_id, kind=kind, header_signature=signature,
-                                 mapping_json=dict(mapping), created_by=username))
-    else:
-        row.mapping_json = dict(mapping)
-        row.created_by = username

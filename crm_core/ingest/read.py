@@ -21,8 +21,7 @@ import pandas as pd
 from crm_core.ingest import excel, sniff
 from crm_core.ingest.dates import date_style, resolve_date_styles
 from crm_core.ingest.errors import AmbiguousDates, EmptyFile, FileTooLarge, MappingError, UnclosedQuote, UnreadableFile
-from crm_core.ingest.mapping import (DATE_FIELDS, check_kind, check_mapping, guess_kind, missing_fields,
-                                     propose_mapping)
+from crm_core.ingest.mapping import DATE_FIELDS, check_kind, check_mapping, guess_kind, missing_fields, propose_mapping
 from crm_core.ingest.settings import IngestConfig
 
 

@@ -12,7 +12,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from crm_core.ingest.numbers import to_float
+from crm_core.ingest.cells import finish
+from crm_core.ingest.numbers import to_float, to_minor
 from crm_core.ingest.read import ParsedTable
 
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "x", "oui", "o", "vrai", "si", "sì", "sí", "vero", "verdadero",
@@ -54,8 +55,6 @@ def _last_wins(cells, ids: pd.Series, name: str) -> np.ndarray:
 
 def validate_records(table: ParsedTable, cells):
     """Validate a customers, products, holdings or outcomes file (see the module docstring)."""
-    from crm_core.ingest.validate import finish
-
     kind = table.kind
     if kind == "customers":
         rows, superseded = _customers(cells)
@@ -110,7 +109,6 @@ def _products(cells):
 
 def _optional_minor(cells, name: str) -> pd.Series:
     canon = cells.number(name, required=False)
-    from crm_core.ingest.numbers import to_minor
 
     return to_minor(canon, cells.ctx.decimals)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from crm_core.formula_safety import csv_bytes
 from crm_core.ingest.issues import MESSAGES, empty_issues
-
-_FORMULA_START = re.compile(r"^[=+@\t\r]|^-(?![\d.])")
 
 
 @dataclass(frozen=True)
@@ -84,15 +81,8 @@ class ImportReport:
         return "\n".join(lines)
 
     def issues_csv(self) -> bytes:
-        """The issues as UTF-8 CSV; cells a spreadsheet would run as formulas are quoted with '."""
-        frame = self.issues.copy()
-        for col in ("column", "value", "message"):
-            text = frame[col].astype("string")
-            risky = text.str.contains(_FORMULA_START, regex=True).fillna(False)
-            frame[col] = text.where(~risky, "'" + text)
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, lineterminator="\n")
-        return buffer.getvalue().encode("utf-8")
+        """The issues as UTF-8 CSV, formula-safe (:func:`crm_core.formula_safety.csv_bytes`)."""
+        return csv_bytes(self.issues)
 
 
 def _short(value) -> str:

@@ -5,29 +5,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Callable
 
 import pandas as pd
 from sqlalchemy import select
 
 from crm_core.auth import Action, Actor, require
 from crm_core.ingest import load, load_records
+from crm_core.ingest.cells import Validated, ValidationContext
 from crm_core.ingest.errors import RejectThresholdExceeded
 from crm_core.ingest.issues import IssueLog
-from crm_core.ingest.mapping import check_kind, recall_mapping, remember_mapping, require_fields
+from crm_core.ingest.mapping import check_kind, require_fields
 from crm_core.ingest.read import ParsedTable, ReaderOptions, load_mapping_file, read_table, source_bytes
 from crm_core.ingest.report import ImportReport
+from crm_core.ingest.saved_mappings import recall_mapping, remember_mapping
 from crm_core.ingest.settings import IngestConfig
-from crm_core.ingest.validate import ValidationContext, Validated, validate
+from crm_core.ingest.validate import validate
+from crm_core.progress import Progress, no_progress, within
+from crm_core.services.workspaces import ensure_workspace
 from crm_core.store.audit_log import record_event
+from crm_core.store.locks import lock_workspace
 from crm_core.store.models import ImportBatch, Product, Workspace
-from crm_core.workspaces import WorkspaceInfo, ensure_workspace
-
-Progress = Callable[[float, str], None]
-
-
-def _no_progress(fraction: float, message: str) -> None:
-    """Progress sink used when the caller gives none."""
+from crm_core.views.workspaces import WorkspaceInfo, workspace_info
 
 
 def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options: ReaderOptions = ReaderOptions(),
@@ -60,7 +58,7 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
     """
     require(actor, Action.IMPORT_DATA)
     check_kind(kind)
-    progress = progress or _no_progress
+    progress = progress or no_progress
     imported_at = imported_at or dt.datetime.now().replace(microsecond=0)
     progress(0.0, "reading the file")
     data, name = source_bytes(source, config)
@@ -76,7 +74,7 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
         table = parsed.with_mapping(given if given is not None else parsed.mapping, options.date_format)
     else:
         table = read_table((data, name), kind=kind, options=dataclasses.replace(options, mapping=given), config=config,
-                           progress=lambda f, m: progress(0.2 * f, m))
+                           progress=within(progress, 0.0, 0.2))
     mapping = table.mapping
     if given is None and existing_ws is not None:
         mapping = recall_mapping(db, existing_ws.id, kind, table.headers) or mapping
@@ -101,6 +99,7 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
     # A transactions file only inserts, with keys from this same transaction: its bulk load skips
     # SQLite's per-row foreign key lookups (tests/ingest/test_load.py runs foreign_key_check after).
     with db.unit_of_work(check_foreign_keys=kind != "transactions") as session:
+        lock_workspace(session, ws.id)  # two imports of one file at once: the second sees the first
         if _loaded_batch(db, ws.id, kind, content_hash, session=session) is not None:
             duplicate = True
         else:
@@ -131,20 +130,20 @@ def _store(db, session, ws: WorkspaceInfo, table, checked: Validated, mapping: d
     non_merch = {c.strip().upper() for c in config.non_merchandise_codes}
     skipped = 0
     if kind == "transactions":
-        loaded, skipped = load.load_transactions(session, workspace_id=ws.id, batch_id=batch.id, rows=rows,
+        loaded, skipped = load.insert_transactions(session, workspace_id=ws.id, batch_id=batch.id, rows=rows,
                                                  non_merchandise=non_merch, is_sqlite=db.is_sqlite, log=log,
                                                  progress=progress)
     elif kind == "customers":
-        loaded = load_records.load_customers(session, workspace_id=ws.id, batch_id=batch.id, rows=rows,
+        loaded = load_records.insert_customers(session, workspace_id=ws.id, batch_id=batch.id, rows=rows,
                                              mapped=set(mapping), imported_at=imported_at)
     elif kind == "products":
-        loaded = load_records.load_products(session, workspace_id=ws.id, rows=rows, mapped=set(mapping),
+        loaded = load_records.insert_products(session, workspace_id=ws.id, rows=rows, mapped=set(mapping),
                                             non_merchandise=non_merch, log=log)
     elif kind == "holdings":
-        loaded, skipped = load_records.load_holdings(session, workspace_id=ws.id, batch_id=batch.id, rows=rows,
+        loaded, skipped = load_records.insert_holdings(session, workspace_id=ws.id, batch_id=batch.id, rows=rows,
                                                      non_merchandise=non_merch, log=log)
     else:
-        loaded = load_records.load_outcomes(session, workspace_id=ws.id, batch_id=batch.id, rows=rows, log=log)
+        loaded = load_records.insert_outcomes(session, workspace_id=ws.id, batch_id=batch.id, rows=rows, log=log)
     progress(0.9, "saving the report")
     issues = pd.concat([checked.issues, log.frame()], ignore_index=True) if len(log.frame()) else checked.issues
     issues = issues.sort_values(["line", "severity", "code"], kind="mergesort").reset_index(drop=True)
@@ -157,7 +156,7 @@ def _store(db, session, ws: WorkspaceInfo, table, checked: Validated, mapping: d
     batch.rows_skipped, batch.summary_json = skipped, report.summary()
     if confirmed:
         remember_mapping(session, ws.id, kind, table.headers, mapping, actor.username)
-    record_event(session, actor=actor.username, action="import_data", entity="import_batch", entity_id=batch.id,
+    record_event(session, actor=actor, action="import_data", entity="import_batch", entity_id=batch.id,
                  after={**report.summary(), "anonymous": anonymous, "content_hash": table.content_hash},
                  workspace_id=ws.id)
     return report
@@ -203,8 +202,7 @@ def _format(table, checked: Validated) -> dict:
 def _workspace(db, name: str) -> WorkspaceInfo | None:
     with db.read() as s:
         ws = s.scalar(select(Workspace).where(Workspace.name == name))
-        return None if ws is None else WorkspaceInfo(ws.id, ws.name, ws.kind, ws.currency, ws.currency_decimals,
-                                                     ws.timezone, ws.description)
+        return None if ws is None else workspace_info(ws)
 
 
 def _catalog(db, ws: WorkspaceInfo | None) -> frozenset[str] | None:
@@ -233,7 +231,7 @@ def _duplicate(db, ws: WorkspaceInfo, kind: str, name: str, content_hash: str, a
                             summary_json={"duplicate_of": first})
         s.add(batch)
         s.flush()
-        record_event(s, actor=actor.username, action="import_data", entity="import_batch", entity_id=batch.id,
+        record_event(s, actor=actor, action="import_data", entity="import_batch", entity_id=batch.id,
                      after={"status": "duplicate", "duplicate_of": first, "source": name}, workspace_id=ws.id)
         batch_id = batch.id
     return ImportReport(kind=kind, source_name=name, workspace=ws.name, status="duplicate", batch_id=batch_id,

@@ -27,7 +27,7 @@ from crm_core.recommend.scoring import popularity_component, profit_component, r
 from crm_core.recommend.settings import RecommendConfig
 from crm_core.recommend.text_codes import as_arrow_text, factorize_text
 
-OFFER_COLUMNS = ["customer_id", "rank", "product_id", "family", "scenario", "score", "affinity", "popularity",
+ENGINE_OFFER_COLUMNS = ["customer_id", "rank", "product_id", "family", "scenario", "score", "affinity", "popularity",
                  "profit", "scenario_fit", "explanation_code", "explanation_params", "explanation",
                  "expected_revenue"]
 
@@ -49,7 +49,7 @@ def recommend(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.Data
         exclude_bought: never offer a product the customer bought or held before
             (the "new" track of the offline evaluation).
     Returns:
-        The offers frame (OFFER_COLUMNS), sorted by ``customer_id, rank``.
+        The offers frame (ENGINE_OFFER_COLUMNS), sorted by ``customer_id, rank``.
     """
     return prepare(tx, features, products, holdings, as_of=as_of, config=config).offers(
         exclude_bought=exclude_bought)
@@ -169,7 +169,7 @@ class PreparedEngine:
         out = pd.concat([out, text], axis=1)
         out["expected_revenue"] = np.round(o["prob"] * o["price"], 2)
         # Customer codes sort like customer ids and blocks run in customer order, ranks within each.
-        return out[OFFER_COLUMNS]
+        return out[ENGINE_OFFER_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -320,7 +320,7 @@ def _categorical(labels: np.ndarray, codes: np.ndarray) -> pd.Categorical:
 
 def _empty_offers() -> pd.DataFrame:
     """The offers frame with no rows and the contract's columns."""
-    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in OFFER_COLUMNS})
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in ENGINE_OFFER_COLUMNS})
     frame["rank"] = frame["rank"].astype(np.int64)
     for c in ("score", "affinity", "popularity", "profit", "scenario_fit", "expected_revenue"):
         frame[c] = frame[c].astype(float)

@@ -39,9 +39,6 @@ BASELINE_WINDOW_DAYS = 90
 class EvaluationImpossible(NextBestError):
     """The data is too short or empty for an offline evaluation."""
 
-GRADES = {"A": "at least 1.10 x the best baseline on both tracks", "B": "at least level with the best baseline",
-          "C": "below the best baseline: prefer the bestseller list"}
-
 
 def evaluate(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n: int = 3,
              products: pd.DataFrame | None = None, holdings: pd.DataFrame | None = None,
@@ -120,17 +117,6 @@ def default_cutoff(tx: pd.DataFrame, horizon_days: int = 90) -> dt.date:
             f"The offline evaluation needs at least {2 * horizon_days} days of transactions (a training period and "
             f"a {horizon_days}-day truth window); load a longer history or shorten --horizon-days.")
     return (np.datetime64(int(days.max() - horizon_days), "D")).astype(dt.date)
-
-
-def grade(result: dict) -> str:
-    """Model-health grade of an :func:`evaluate` result: A, B or C (see GRADES)."""
-    ratios = []
-    for track in ("all", "new"):
-        block = result[track]
-        best = max(v["hit_rate"] for k, v in block.items() if k != "engine")
-        ratios.append(block["engine"]["hit_rate"] / best if best > 0 else float("inf"))
-    worst = min(ratios)
-    return "A" if worst >= 1.10 else "B" if worst >= 1.0 else "C"
 
 
 def _metrics(offers: pd.DataFrame, truth: pd.DataFrame, eligible: pd.Index, n: int, sold: int) -> dict:

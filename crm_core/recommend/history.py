@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crm_core.holdings import held_mask
 from crm_core.recommend.text_codes import factorize_text, sorted_codes
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -288,7 +289,7 @@ def history_as_of(lines: CodedLines, day: int, window_days: int) -> History:
 
 def _with_holdings(pairs: pd.DataFrame, cust: pd.DataFrame, h: pd.DataFrame, day: int):
     """Pairs and customers with the holdings open on or before ``day`` merged in (banks)."""
-    hp = h.assign(held=h["closed"] > day).groupby(["c", "p"], sort=True).agg(
+    hp = h.assign(held=held_mask(h["opened"].to_numpy(), h["closed"].to_numpy(), day)).groupby(["c", "p"], sort=True).agg(
         hold_first=("opened", "min"), hold_last=("opened", "max"), held=("held", "any")).reset_index()
     pairs = pairs.merge(hp, on=["c", "p"], how="outer", suffixes=("_tx", ""))
     pairs["held"] = pairs["held"].astype("boolean").fillna(False).astype(bool)

@@ -63,6 +63,29 @@ def segment_text(code: str) -> SegmentText:
     return SegmentText(code, label, description, action)
 
 
+UNSEGMENTED = "Unsegmented"
+
+
+def segment_label(code: str | None) -> str:
+    """The English label of a segment code (``CANT_LOSE`` -> ``Can't Lose Them``).
+
+    The one rule for every page, chart and file: no code -> "Unsegmented"; a code
+    this version does not know (e.g. from a custom grid) -> the code humanised.
+    """
+    if code is None or code is pd.NA or (isinstance(code, float) and code != code) or not str(code).strip():
+        return UNSEGMENTED
+    if code in _SEGMENT_TEXT_EN:
+        return _SEGMENT_TEXT_EN[code][0]
+    return str(code).replace("_", " ").strip().capitalize()
+
+
+def segment_labels(codes: pd.Series) -> pd.Series:
+    """:func:`segment_label` of every code (each distinct code rendered once), as ``string``."""
+    unique = pd.unique(codes.dropna())
+    labels = {code: segment_label(code) for code in unique}
+    return codes.map(labels).astype("string").fillna(UNSEGMENTED)
+
+
 def segment_catalog() -> pd.DataFrame:
     """All segment codes with label, description and action, in a stable order."""
     rows = [segment_text(code) for code in SEGMENT_CODES]

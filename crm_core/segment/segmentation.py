@@ -14,7 +14,7 @@ from crm_core.segment.rfm import assign_segments, rfm_scores
 from crm_core.segment.settings import SEGMENT_CODES, SegmentConfig
 from crm_core.segment.value import predict_value
 
-CUSTOMER_COLUMNS = (
+SEGMENT_COLUMNS = (
     "r_score", "f_score", "m_score", "rfm_segment", "cluster", "persona", "persona_name",
     "expected_purchases", "clv", "p_alive", "churn_risk", "churn_score",
 )
@@ -94,7 +94,7 @@ def segment_customers(
     customers["cluster"] = labels
     customers["persona"] = clusters["persona"].array.take(position, allow_fill=True)
     customers["persona_name"] = clusters["persona_name"].array.take(position, allow_fill=True)
-    customers = pd.concat([customers, value.frame], axis=1)[list(CUSTOMER_COLUMNS)]
+    customers = pd.concat([customers, value.frame], axis=1)[list(SEGMENT_COLUMNS)]
 
     params = {
         **value.params,

@@ -33,6 +33,15 @@ VALUE_COLUMNS = ("expected_purchases", "clv", "p_alive", "churn_score", "churn_r
 CHURN_LEVELS = ("low", "medium", "high")
 
 
+VALUE_NOTE_PREFIX = "value model:"
+"""Every note of this module starts so: pages pick the value model's notes out of a run's notes by it."""
+
+
+def value_notes(notes) -> list[str]:
+    """The notes that say why CLV, expected purchases or P(alive) are missing or simplified."""
+    return [n for n in notes if str(n).startswith(VALUE_NOTE_PREFIX)]
+
+
 @dataclass(frozen=True)
 class ValueResult:
     """Per-customer value columns, the fitted parameters and why anything is missing."""
@@ -107,7 +116,7 @@ def predict_value(features: pd.DataFrame, config: ValueConfig) -> ValueResult:
     try:
         bg = BetaGeoModel(config.max_iter, config.min_repeat_customers).fit(summary)
     except ModelFitFailed as exc:
-        reasons.append(f"value model: {exc}")
+        reasons.append(f"{VALUE_NOTE_PREFIX} {exc}")
         frame["churn_risk"] = pd.array([pd.NA] * len(frame), dtype="string")
         return ValueResult(frame, {"clv_model": model}, tuple(reasons))
     model.update(bg.params_, log_likelihood=bg.log_likelihood_)
@@ -124,12 +133,13 @@ def predict_value(features: pd.DataFrame, config: ValueConfig) -> ValueResult:
     frame["churn_score"] = _finite(churn)
     bad = int((~np.isfinite(expected)).sum())
     if bad:
-        reasons.append(f"value model: expected purchases could not be computed for {bad} customers")
+        reasons.append(f"{VALUE_NOTE_PREFIX} expected purchases could not be computed for {bad} customers")
 
     try:
         gg = GammaGammaModel(config.max_iter, config.min_repeat_customers).fit(summary)
     except ModelFitFailed as exc:
-        reasons.append(f"clv: {exc}")
+        reasons.append(f"{VALUE_NOTE_PREFIX} CLV is empty because spend per purchase could not be fitted "
+                       f"(Gamma-Gamma): {exc}")
     else:
         model.update(gg.params_)
         spend = gg.expected_spend(summary)

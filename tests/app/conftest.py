@@ -21,11 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sample_db import PASSWORDS  # tests/app is on sys.path (rootdir conftest mode)
 
 from crm_core.store import Database
-from tests.apptest_support import (APPTEST_TIMEOUT, app_test_of, build_template, cheap_bcrypt,  # noqa: F401
-                                   database_copy, log_in_session)
+from tests.app.sample_db import PASSWORDS
+from tests.apptest_support import (  # noqa: F401
+    APPTEST_TIMEOUT,
+    app_test_of,
+    build_template,
+    cheap_bcrypt,
+    database_copy,
+    log_in_session,
+)
 
 
 @dataclass(frozen=True)

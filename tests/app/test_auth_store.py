@@ -11,14 +11,12 @@ from sqlalchemy import select
 
 from crm_core.auth import Role
 from crm_core.auth.bootstrap import DEMO_USERS, bootstrap_users, cookie_key
-from crm_core.auth.login import (
-    LOCKOUT, MAX_FAILED_LOGINS, AccountDisabled, AccountLocked, InvalidCredentials, check_login,
-)
+from crm_core.auth.login import (LOCKOUT, MAX_FAILED_LOGINS, AccountDisabled, AccountLocked, InvalidCredentials,
+                                 check_login)
 from crm_core.auth.passwords import WeakPassword
-from crm_core.auth.users import (
-    InvalidUsername, LastAdminError, UserExists, authenticator_credentials, create_user, deactivate_user,
-    get_user, list_users, reset_password, set_active, set_role, unlock_user,
-)
+from crm_core.auth.users import (InvalidUsername, LastAdminError, UserExists, authenticator_credentials, create_user,
+                                 deactivate_user, get_user, list_users, reset_password, set_active, set_role,
+                                 unlock_user)
 from crm_core.errors import ConfigError, NotFound, PermissionDenied
 from crm_core.store.audit_log import verify_chain
 from crm_core.store.models import AuditEvent, User

@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from crm_core import overview, overview_cache
 from crm_core.auth import Actor, Role
 from crm_core.config import Config
 from crm_core.ingest import import_file
-from crm_core.pipeline import run_pipeline
+from crm_core.services import overview_summary as overview_cache
+from crm_core.services.pipeline import run_pipeline
 from crm_core.store.models import OverviewSummary
-from crm_core.workspaces import get_workspace
+from crm_core.views import overview
+from crm_core.views.workspaces import get_workspace
 
 
 def _computed_now(db, ws):

@@ -1,4 +1,4 @@
-"""crm_core.overview against an independent pandas computation, and the pure chart builders."""
+"""crm_core.views.overview against an independent pandas computation, and the pure chart builders."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import plotly.graph_objects as go
 import pytest
 from sqlalchemy import text
 
-from crm_core import overview
-from crm_core.charts.overview import (
-    customers_by_recency_figure, customers_by_segment_figure, revenue_by_month_figure,
-)
+from crm_core.charts.overview import customers_by_recency_figure, customers_by_segment_figure, revenue_by_month_figure
+from crm_core.segment.rfm import segment_label
 from crm_core.store.models import PipelineRun, RunCustomer
+from crm_core.views import overview, runs
 
 
 @pytest.fixture
@@ -111,8 +110,9 @@ def test_segments_come_from_the_latest_succeeded_run(app_db):
     assert seg["customers"].tolist() == [3, 2]
     assert seg["monetary"].tolist() == pytest.approx([60.0, 90.0])
     assert seg["label"].tolist() == ["Champions", "Can't Lose Them"]
-    assert overview.segment_label("SOMETHING_NEW") == "Something new"
-    assert overview.latest_run(db, app_db.shop_id).status == "failed"  # the KPI card shows the latest attempt
+    assert segment_label("SOMETHING_NEW") == "Something new"
+    assert segment_label(None) == segment_label("") == "Unsegmented"
+    assert runs.latest_run(db, app_db.shop_id, any_status=True).status == "failed"  # the KPI card shows the latest attempt
 
 
 def test_loaded_data_counts_and_span(app_db, raw):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.shell import format_money
-from crm_core import overview
-from crm_core.workspaces import WorkspaceInfo
+from crm_core.views import overview
+from crm_core.views.workspaces import WorkspaceInfo
 
 KPI_LABELS = ["Customers", "Revenue", "Active customers", "Average order value", "Last run"]
 

@@ -26,3 +26,20 @@ def test_refusal_names_the_action_and_the_needed_role():
         require(Actor("val", "viewer"), Action.RUN_PIPELINE)
     with pytest.raises(PermissionDenied, match="Log in"):
         require(None, Action.VIEW)
+
+
+@pytest.mark.parametrize("role, sentence", [(Role.ANALYST, "is an analyst"), (Role.VIEWER, "is a viewer"),
+                                            (Role.MANAGER, "is a manager")])
+def test_refusal_uses_the_right_article(role, sentence):
+    with pytest.raises(PermissionDenied, match=f"^u {sentence} and may not manage users"):
+        require(Actor("u", role), Action.MANAGE_USERS)
+    assert Role.ADMIN.with_article == "an admin"
+
+
+def test_a_misspelt_role_is_a_validation_error_not_a_refusal():
+    from crm_core.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="Unknown role 'mangaer'; use one of viewer, analyst, manager, admin"):
+        Role.parse("mangaer")
+    with pytest.raises(ValidationError):
+        Actor("u", "analsyt")

@@ -1,6 +1,7 @@
 """The CLI contract of `python -m crm_core run`, on the shipped demo sample."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,15 @@ def test_run_writes_the_three_files_with_contract_columns(two_runs):
     assert key == sorted(key)
     assert offers.groupby("customer_id")["rank"].apply(lambda r: r.astype(int).min()).eq(1).all()
     assert cust["first_purchase"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
-    assert set(offers["gate"]) == {"UNGATED"} and (offers["audit_score"] == "").all()
+    assert set(offers["gate"]) <= {"PASS", "REVIEW", "BLOCK"}
+    scores = offers["audit_score"].astype(int)
+    assert scores.between(0, 100).all() and (offers["audit_score"] == scores.astype(str)).all()  # integers
+    codes = offers["flags"].str.split(";")
+    assert (codes.map(lambda c: c == sorted(c)) | (offers["flags"] == "")).all()
+    assert offers["flags"].str.contains("CONSENT_UNKNOWN").all()  # no customers file: nobody's consent is known
+    assert meta["policy"] == {"name": "standard", "version": 1}
+    assert meta["quality"]["level"] in {"EXCELLENT", "GOOD", "ACCEPTABLE", "POOR"}
+    assert meta["quality"]["offers"] == len(offers) and 0 <= meta["quality"]["coverage"] <= 1
     assert meta["rows"]["read"] >= meta["rows"]["loaded"] > 0
     assert meta["customers"] == len(cust)
     assert {"features", "segments", "offers"} <= set(meta["stage_timings"])
@@ -75,3 +84,39 @@ def test_help_documents_every_command():
         assert command in p.stdout
     for command in ("setup", "run", "import", "evaluate"):
         assert _run(command, "--help").returncode == 0
+
+
+def test_policy_and_contact_date_options(tmp_path):
+    customers = SAMPLE.with_name("retail_customers.csv")
+    outs = {}
+    for policy in ("strict", "permissive"):
+        out = tmp_path / policy
+        p = _run("run", "--transactions", str(SAMPLE), "--customers", str(customers), "--out", str(out), "--quiet",
+                 "--policy", policy, "--contact-date", "2026-01-15")
+        assert p.returncode == 0, p.stderr
+        outs[policy] = pd.read_csv(out / "offers.csv", dtype=str, keep_default_na=False)
+        meta = json.loads((out / "run.json").read_text())
+        assert meta["policy"]["name"] == policy and meta["contact_date"] == "2026-01-15"
+    strict, permissive = (outs[k]["gate"].value_counts() for k in ("strict", "permissive"))
+    assert strict.get("PASS", 0) < permissive.get("PASS", 0)  # the same offers, judged more strictly
+    assert outs["strict"]["flags"].tolist() == outs["permissive"]["flags"].tolist()  # flags do not depend on it
+    # a consent file imported today is not known on a contact date before the import
+    assert outs["strict"]["flags"].str.contains("CONSENT_UNKNOWN").all()
+
+
+def test_a_policy_file_and_a_wrong_policy_name(tmp_path):
+    policy = tmp_path / "cautious.toml"
+    policy.write_text('name = "cautious"\nversion = 2\nreview_below = 95\nblock_below = 50\n', encoding="utf-8")
+    p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "a"), "--quiet", "--policy", str(policy))
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["policy"] == {"name": "cautious", "version": 2}
+    p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "b"), "--quiet", "--policy", "strcit")
+    assert p.returncode == 2 and "Unknown gating policy 'strcit'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_the_temporary_database_is_deleted(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "crm_core", "run", "--transactions", str(SAMPLE), "--out",
+                        str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                       env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert p.returncode == 0, p.stderr
+    assert not list(tmp_path.glob("nextbest-*")), "the run's temporary database folder was left behind"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from crm_core.demo import generate_bank
-from crm_core.demo.world import CUSTOMER_COLUMNS, HOLDING_COLUMNS, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
+from crm_core.demo.world import CUSTOMER_FILE_COLUMNS, HOLDING_COLUMNS, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
 
 END = pd.Timestamp("2025-12-31")
 
@@ -35,7 +35,7 @@ def test_another_seed_gives_other_data():
 
 def test_columns_and_sizes(bank):
     assert tuple(bank.transactions.columns) == TRANSACTION_COLUMNS
-    assert tuple(bank.customers.columns) == CUSTOMER_COLUMNS
+    assert tuple(bank.customers.columns) == CUSTOMER_FILE_COLUMNS
     assert tuple(bank.products.columns) == PRODUCT_COLUMNS
     assert tuple(bank.holdings.columns) == HOLDING_COLUMNS
     assert len(bank.customers) == 5000 and bank.customers["customer_id"].is_unique

@@ -13,6 +13,7 @@ from bench.run import cli_available, run
 from bench.sizes import SIZES, parse_sizes
 from bench.stages import Incompatible, NotAvailable, call_with, load, run_stage
 
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("bench-data")
@@ -40,12 +41,8 @@ def test_harness_writes_results_json(tmp_path, data_dir):
     assert json.loads(out.read_text()) == json.loads(json.dumps(results, default=str))
     small = _check_common_shape(results)
     stage = small["stages"]["import"]
-    assert stage["status"] in {"ok", "not available yet", "incompatible", "failed"}
-    assert stage["peak_rss_mb"] > 10 and stage["process_wall_seconds"] > 0
-    if stage["status"] == "ok":
-        assert stage["seconds"] > 0
-    else:
-        assert stage["reason"]
+    assert stage["status"] == "ok", stage.get("reason")  # a benchmark that failed is a failure, not a figure
+    assert stage["peak_rss_mb"] > 10 and stage["process_wall_seconds"] > 0 and stage["seconds"] > 0
     # the second run reuses the generated file
     again = run(parse_sizes("small"), out, data_dir, stages=(), pipeline=False, log=lambda *_: None)
     assert again["sizes"]["small"]["data"]["reused"] is True
@@ -54,18 +51,14 @@ def test_harness_writes_results_json(tmp_path, data_dir):
 @pytest.mark.slow
 def test_harness_times_the_cli_run(tmp_path, data_dir):
     available, reason = cli_available()
-    if not available:
-        pytest.skip(f"python -m crm_core run is not available yet: {reason[:200]}")
+    assert available, reason
     results = run(parse_sizes("small"), tmp_path / "results.json", data_dir, stages=(), log=lambda *_: None)
     pipeline = _check_common_shape(results)["pipeline"]
-    assert pipeline["status"] in {"ok", "failed"}
+    assert pipeline["status"] == "ok", pipeline.get("stderr_tail")
     assert pipeline["command"].startswith("-m crm_core run --transactions ")
     assert pipeline["wall_seconds"] > 0 and pipeline["peak_rss_mb"] > 10
-    if pipeline["status"] == "ok":  # figures come from the CLI's run.json
-        assert isinstance(pipeline["stage_timings"], dict) and pipeline["stage_timings"]
-        assert "customers" in pipeline and "rows" in pipeline
-    else:  # a failing CLI is reported with its exit code and error, not raised
-        assert pipeline["exit_code"] != 0 and pipeline["stderr_tail"]
+    assert isinstance(pipeline["stage_timings"], dict) and set(pipeline["stage_timings"]) >= {"import", "audit"}
+    assert pipeline["customers"] > 1000 and pipeline["rows"]["read"] > 19_000
 
 
 def test_missing_modules_and_signatures_are_reported_not_raised():

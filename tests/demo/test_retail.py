@@ -8,7 +8,7 @@ import pytest
 
 from crm_core.demo import generate_retail
 from crm_core.demo.retail_catalog import DISCONTINUED, FAMILIES, PARTNERS
-from crm_core.demo.world import CUSTOMER_COLUMNS, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
+from crm_core.demo.world import CUSTOMER_FILE_COLUMNS, PRODUCT_COLUMNS, TRANSACTION_COLUMNS
 from crm_core.errors import NextBestError
 
 END = pd.Timestamp("2025-12-31")
@@ -37,7 +37,7 @@ def test_another_seed_gives_other_data():
 
 def test_canonical_columns_and_types(retail):
     assert tuple(retail.transactions.columns) == TRANSACTION_COLUMNS
-    assert tuple(retail.customers.columns) == CUSTOMER_COLUMNS
+    assert tuple(retail.customers.columns) == CUSTOMER_FILE_COLUMNS
     assert tuple(retail.products.columns) == PRODUCT_COLUMNS
     assert retail.holdings.empty
     assert retail.transactions["invoice_date"].dtype == "datetime64[ns]"
@@ -175,7 +175,7 @@ def test_life_cycles_and_heavy_buyers(retail):
 def test_customers_have_consent_and_contact_history(retail):
     c = retail.customers
     opt_in = c["email_opt_in"]
-    assert opt_in.eq(True).sum() > 2000 and opt_in.eq(False).sum() > 500 and opt_in.isna().sum() > 50
+    assert opt_in.eq(True).sum() > 4000 and opt_in.eq(False).sum() > 250 and opt_in.isna().sum() > 50
     assert 50 < c["do_not_contact"].sum() < 500
     contacted = c["last_contacted_at"].dropna()
     assert len(contacted) > 1000 and contacted.max() <= END

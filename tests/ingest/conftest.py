@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crm_core.store.models import (AuditEvent, Customer, CustomerAttribute, Holding, ImportBatch, ImportIssue,
-                                   Outcome, Product, ProductAlias, SavedMapping, Transaction, Workspace)
+from crm_core.store.models import (AuditEvent, Customer, CustomerAttribute, Holding, ImportBatch, ImportIssue, Outcome,
+                                   Product, ProductAlias, SavedMapping, Transaction, Workspace)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOOD = DATA / "ingest"

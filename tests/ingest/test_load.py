@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from crm_core.ingest import ReaderOptions, RejectThresholdExceeded, import_file, read_table, recall_mapping
+from crm_core.services.workspaces import ensure_workspace
 from crm_core.store.audit_log import verify_chain
-from crm_core.store.models import (AuditEvent, Customer, CustomerAttribute, Holding, ImportBatch, ImportIssue,
-                                   Outcome, Product, ProductAlias, SavedMapping)
-from crm_core.workspaces import ensure_workspace, get_workspace
+from crm_core.store.models import (AuditEvent, Customer, CustomerAttribute, Holding, ImportBatch, ImportIssue, Outcome,
+                                   Product, ProductAlias, SavedMapping)
+from crm_core.views.workspaces import get_workspace
 from tests.ingest.conftest import BAD, GOOD
 
 TX = "customer_id,invoice_id,invoice_date,product_id,quantity,unit_price\n"

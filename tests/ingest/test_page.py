@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core.auth import SYSTEM_CLI
 from crm_core.store import Database
 from crm_core.store.db import ENV_URL
+from tests.apptest_support import log_in_session
 from tests.ingest.conftest import BAD, stored_transactions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +44,7 @@ def page(tmp_path, monkeypatch):
     def make(data: bytes | None = None, name: str = "export.csv") -> AppTest:
         uploads["file"] = None if data is None else FakeUpload(data, name)
         at = AppTest.from_file(str(ROOT / "pages" / "import_data.py"), default_timeout=30)
-        for key, value in {"authentication_status": True, "username": "ann", "name": "Ann",
-                           "roles": ["analyst"], "logout": False}.items():
-            at.session_state[key] = value
-        return at
+        return log_in_session(at, "analyst", "ann")
 
     yield make, db
     db.engine.dispose()

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from crm_core.ingest import import_file
-from crm_core.store.models import Customer, Workspace
-from crm_core.store.frames import load_customers
+from crm_core.store.frames import read_customers
+from crm_core.store.models import Workspace
 
 _counter = itertools.count()
 _SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -39,7 +39,7 @@ def test_a_customer_table_exported_and_imported_back_is_identical(db, analyst, r
     import_file(db, workspace, (data, "customers.csv"), kind="customers", actor=analyst)
     with db.read() as s:
         ws_id = s.scalar(select(Workspace.id).where(Workspace.name == workspace))
-    back = load_customers(db, ws_id).set_index("customer_id").sort_index()
+    back = read_customers(db, ws_id).set_index("customer_id").sort_index()
     expect = frame.set_index("customer_id").sort_index()
     assert back.index.tolist() == expect.index.tolist()
     for col in ("first_name", "last_name", "email", "city"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm_core import offer_views as ov
 from crm_core.errors import NotFound
+from crm_core.views import offers as ov
+from crm_core.views.runs import latest_run_id
 
 BEST_FIRST = [("C1", "P1"), ("C2", "P2"), ("C1", "P3"), ("C3", "P4"), ("C2", "P1"), ("C4", "P2")]
 
@@ -17,8 +18,8 @@ def _pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
 
 def test_latest_run_is_the_newest_succeeded_one(offer_run):
     db, ids = offer_run
-    assert ov.latest_run_id(db, ids.workspace_id) == ids.run_id  # the newer failed run is skipped
-    assert ov.latest_run_id(db, ids.workspace_id + 1) is None
+    assert latest_run_id(db, ids.workspace_id) == ids.run_id  # the newer failed run is skipped
+    assert latest_run_id(db, ids.workspace_id + 1) is None
 
 
 def test_offers_frame_has_every_offer_of_the_run_best_score_first(offer_run):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core import offer_views
 from crm_core.config import Config
-from crm_core.model_health import evaluate_workspace
-from crm_core.workspaces import get_workspace
+from crm_core.display_text import shown
+from crm_core.services.model_health import evaluate_workspace
+from crm_core.views import offers as offer_views
+from crm_core.views.runs import latest_run_id
+from crm_core.views.workspaces import get_workspace
 
 ROLES = ["viewer", "analyst", "manager", "admin"]
 
@@ -28,7 +30,7 @@ def _table(at):
 @pytest.fixture
 def shop(page_db):
     ws = get_workspace(page_db, "shop")
-    return ws, offer_views.latest_run_id(page_db, ws.id)
+    return ws, latest_run_id(page_db, ws.id)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -76,8 +78,8 @@ def test_selecting_an_offer_shows_its_score_components(offers_page):
     chosen = table.iloc[2]
     spec = at.get("plotly_chart")[-1].proto.spec
     assert f"scores {chosen['score']:.2f}" in spec and "Affinity" in spec
-    assert any(chosen["customer_id"] in m.value and chosen["product_id"] in m.value for m in at.markdown)
-    assert any(m.value == chosen["explanation"] for m in at.markdown)
+    assert any(shown(chosen["customer_id"]) in m.value and shown(chosen["product_id"]) in m.value for m in at.markdown)
+    assert any(m.value == shown(chosen["explanation"], 600) for m in at.markdown)  # shown literally, as text
 
 
 def test_analyst_runs_model_health_and_a_viewer_then_sees_the_stored_grade(offers_page, page_db, shop):

@@ -1,4 +1,4 @@
-"""A tiny workspace with hand-written runs, for exact tests of crm_core.runs and crm_core.customer_360.
+"""A tiny workspace with hand-written runs, for exact tests of crm_core.views.runs and crm_core.views.customer.
 
 Written straight through the models, so every expected number is known:
 
@@ -16,10 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from crm_core.store.models import (
-    Customer, CustomerAttribute, Holding, ImportBatch, PipelineRun, Product, RunCluster, RunCustomer, Transaction,
-    Workspace,
-)
+from crm_core.store.models import (Customer, CustomerAttribute, Holding, ImportBatch, PipelineRun, Product, RunCluster,
+                                   RunCustomer, Transaction, Workspace)
 
 UTC = dt.timezone.utc
 

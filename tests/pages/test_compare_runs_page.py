@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from crm_core import runs
+from crm_core.views.run_comparison import compare_runs
 from tests.pages.apptest_tools import frame_with, metrics
 
 
 def test_comparison_shows_stability_and_the_slipped_list(page_test, runs_app):
-    expected = runs.compare_runs(runs_app.db, runs_app.first_run, runs_app.last_run)
+    expected = compare_runs(runs_app.db, runs_app.first_run, runs_app.last_run)
     at = page_test("pages/compare_runs.py", "viewer").run()
     assert not at.exception
     assert at.selectbox(key="cmp_before").value == runs_app.first_run  # default: the previous run ...
@@ -30,7 +30,7 @@ def test_swapping_the_runs_compares_the_other_way(page_test, runs_app):
     at.selectbox(key="cmp_before").set_value(runs_app.last_run)
     at.selectbox(key="cmp_after").set_value(runs_app.first_run).run()
     cards = metrics(at)
-    reverse = runs.compare_runs(runs_app.db, runs_app.last_run, runs_app.first_run)
+    reverse = compare_runs(runs_app.db, runs_app.last_run, runs_app.first_run)
     assert cards["Only before"] == str(reverse.only_before)
     assert cards["Only before"] != "0"
 

@@ -1,4 +1,4 @@
-"""crm_core.customer_360 against a real SQLite file: one customer as of a run's date."""
+"""crm_core.views.customer against a real SQLite file: one customer as of a run's date."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from crm_core.customer_360 import CustomerNotFound, customer_360, search_customers
-from crm_core.runs import RunNotFound
+from crm_core.views.customer import CustomerNotFound, customer_360, search_customers
+from crm_core.views.runs import RunNotFound
 from tests.pages.stored_runs import build
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from crm_core import runs
 from crm_core.store.models import Customer, RunCustomer
+from crm_core.views import runs
 from tests.pages.apptest_tools import metrics
 
 

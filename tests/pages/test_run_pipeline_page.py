@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from crm_core.pipeline import STAGES
+from crm_core.services.pipeline import STAGES
 from crm_core.store.models import PipelineRun, RunCustomer
 from tests.pages.apptest_tools import frame_with
 
@@ -54,12 +54,12 @@ def test_run_from_the_page_is_stored_with_the_chosen_settings_and_shows_timings(
 
 
 def test_failing_run_shows_an_error_and_keeps_the_previous_runs(page_test, runs_app, monkeypatch):
-    import crm_core.segment
+    import crm_core.services.run_compute as run_compute
 
     def broken(*args, **kwargs):
         raise ValueError("clustering exploded")
 
-    monkeypatch.setattr(crm_core.segment, "segment_customers", broken)
+    monkeypatch.setattr(run_compute, "segment_customers", broken)
     before = _runs(runs_app.db)
     at = page_test("pages/run_pipeline.py").run()
     at.button(key="run_start").click().run()

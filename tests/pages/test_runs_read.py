@@ -1,4 +1,4 @@
-"""crm_core.runs against a real SQLite file: history, per-customer results, clusters, comparison."""
+"""crm_core.views.runs against a real SQLite file: history, per-customer results, clusters, comparison."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import io
 import pandas as pd
 import pytest
 
-from crm_core import runs
 from crm_core.errors import NotFound
-from crm_core.run_comparison import RunsNotComparable
+from crm_core.views import runs
+from crm_core.views.run_comparison import RunsNotComparable, compare_runs
 from tests.pages.stored_runs import build
 
 
@@ -89,7 +89,7 @@ def test_cluster_points_place_every_sampled_customer(db, stored):
 
 
 def test_compare_runs_finds_the_slipped_champion(db, stored):
-    view = runs.compare_runs(db, stored.run_a, stored.run_b)
+    view = compare_runs(db, stored.run_a, stored.run_b)
     assert (view.before.id, view.after.id) == (stored.run_a, stored.run_b)
     assert view.stability == 1.0  # same clusters in both runs
     assert (view.customers_both, view.only_before, view.only_after) == (4, 0, 0)
@@ -110,7 +110,7 @@ def test_slipped_csv_cannot_run_a_formula(db, stored):
     with db.unit_of_work() as s:  # make C4 (named =HYPERLINK(...)) a slipped Loyal customer
         s.execute(update(RunCustomer).where(RunCustomer.run_id == stored.run_a, RunCustomer.monetary_minor == 100)
                   .values(rfm_segment="LOYAL"))
-    view = runs.compare_runs(db, stored.run_a, stored.run_b)
+    view = compare_runs(db, stored.run_a, stored.run_b)
     assert view.slipped["customer_id"].tolist() == ["C1", "C4"]  # most valuable first
     back = pd.read_csv(io.BytesIO(view.slipped_csv()), dtype=str)
     assert back.loc[1, "name"] == "'=HYPERLINK(\"http://x\") Smith"
@@ -119,7 +119,7 @@ def test_slipped_csv_cannot_run_a_formula(db, stored):
 
 def test_compare_refuses_a_failed_run_and_another_workspace(db, stored):
     with pytest.raises(RunsNotComparable, match="failed"):
-        runs.compare_runs(db, stored.run_a, stored.run_failed)
+        compare_runs(db, stored.run_a, stored.run_failed)
     from crm_core.store.models import PipelineRun
 
     with db.unit_of_work() as s:
@@ -130,11 +130,11 @@ def test_compare_refuses_a_failed_run_and_another_workspace(db, stored):
         s.flush()
         foreign_id = foreign.id
     with pytest.raises(RunsNotComparable, match="different workspaces"):
-        runs.compare_runs(db, stored.run_a, foreign_id)
+        compare_runs(db, stored.run_a, foreign_id)
 
 
 def test_migration_table_uses_labels(db, stored):
-    table = runs.compare_runs(db, stored.run_a, stored.run_b).migration_table()
+    table = compare_runs(db, stored.run_a, stored.run_b).migration_table()
     assert table.loc["Champions", "At Risk"] == 1
     assert "Not in run" in table.index and "CHAMPIONS" not in table.index
 

@@ -1,4 +1,4 @@
-"""crm_core.segment_explorer: filters, KPIs and the listed customers, on a small run_customers frame."""
+"""crm_core.views.segments: filters, KPIs and the listed customers, on a small run_customers frame."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_core.runs import RUN_CUSTOMER_COLUMNS
-from crm_core.segment_explorer import (
-    UNKNOWN_REGION, CustomerFilter, customer_list, explorer_kpis, filter_choices, filter_customers, persona_cards,
-)
+from crm_core.views.runs import RUN_CUSTOMER_COLUMNS
+from crm_core.views.segments import (UNKNOWN_REGION, CustomerFilter, customer_list, explorer_kpis, filter_choices,
+                                     filter_customers, persona_cards)
 
 
 def _customers(rows: list[tuple]) -> pd.DataFrame:

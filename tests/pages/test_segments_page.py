@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.shell import format_money
-from crm_core import runs
+from crm_core.views import runs
 from tests.pages.apptest_tools import frame_with, metrics
 
 

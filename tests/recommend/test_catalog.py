@@ -4,7 +4,6 @@ import pandas as pd
 
 from crm_core.recommend.catalog import build_catalog
 from crm_core.recommend.settings import RecommendConfig
-
 from tests.recommend.worlds import days_before, make_tx
 
 

@@ -3,8 +3,7 @@
 import pandas as pd
 import pytest
 
-from crm_core.charts.offers import (model_health_card, offers_by_scenario_figure, score_components_figure,
-                                    score_distribution_figure)
+from crm_core.charts.offers import offers_by_scenario_figure, score_components_figure, score_distribution_figure
 from crm_core.recommend.engine import recommend
 from crm_core.recommend.settings import RecommendConfig
 from tests.recommend.worlds import AS_OF
@@ -44,13 +43,3 @@ def test_empty_offers_give_a_message_not_an_error():
     empty = pd.DataFrame({"scenario": pd.Series(dtype="string"), "score": pd.Series(dtype=float)})
     assert offers_by_scenario_figure(empty).layout.annotations[0].text.startswith("No offers")
     assert score_distribution_figure(empty).layout.annotations[0].text.startswith("No offers")
-
-
-def test_model_health_card_grades_against_the_best_baseline():
-    result = {"all": {"engine": {"customers": 100, "hit_rate": 0.70}, "popularity": {"hit_rate": 0.42},
-                      "repeat": {"hit_rate": 0.63}},
-              "new": {"engine": {"customers": 90, "hit_rate": 0.30}, "popularity": {"hit_rate": 0.18}}}
-    card = model_health_card(result)
-    assert card["grade"] == "A"
-    assert card["tracks"][0]["baseline"] == "repeat" and card["tracks"][0]["ratio"] == pytest.approx(1.111, abs=1e-3)
-    assert "Grade A" in card["summary"] and "70.0%" in card["summary"]

@@ -38,24 +38,37 @@ def test_bad_values_fail_with_a_message(bad, capsys):
     assert "YYYY-MM-DD" in err or "at least 1" in err
 
 
-def test_run_prints_the_evaluation_json(world, monkeypatch, capsys):  # noqa: F811
-    monkeypatch.setattr(cli, "read_inputs", lambda args, config: {"transactions": world})
-    args = _parser().parse_args(["evaluate", "--transactions", "t.csv", "--cutoff", "2024-03-31", "--top-n", "2"])
-    assert cli.run(args) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["all"]["popularity"]["hit_rate"] == 0.5 and out["new"]["popularity"]["hit_rate"] == 1.0
-
-
-def test_reads_a_csv_export_through_the_importer(tmp_path, world):  # noqa: F811
-    path = tmp_path / "sales.csv"
+def _export(world, path):
     export = world.rename(columns={"customer_id": "Customer ID", "invoice_id": "Invoice", "invoice_date":
                                    "InvoiceDate", "product_id": "StockCode", "product_name": "Description",
                                    "quantity": "Quantity", "unit_price": "Price"})
     export[["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID"]].to_csv(
         path, index=False)
-    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoff", "2024-03-31"])
-    from crm_core.config import Config
-    frames = cli.read_inputs(args, Config())
-    tx = frames["transactions"]
-    assert len(tx) == len(world) and set(tx["product_id"].dropna()) == {"P1", "P2", "P3", "P4"}
-    assert tx["is_return"].sum() == 1
+    return path
+
+
+def test_reads_a_csv_export_through_the_importer_and_prints_the_evaluation(tmp_path, world, capsys):  # noqa: F811
+    path = _export(world, tmp_path / "sales.csv")
+    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoff", "2024-03-31", "--top-n", "2"])
+    assert cli.run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["all"]["popularity"]["hit_rate"] == 0.5 and out["new"]["popularity"]["hit_rate"] == 1.0
+
+
+def test_a_file_with_many_rejected_rows_is_refused_unless_accepted(tmp_path, world, capsys):  # noqa: F811
+    """The evaluation once accepted any file silently; now rejects above the threshold stop it, as for imports."""
+    from crm_core.ingest import RejectThresholdExceeded
+
+    path = _export(world, tmp_path / "sales.csv")
+    lines = path.read_text().splitlines()
+    lines += [f"X{i},P1,Thing,1,not a date,1.0,C9" for i in range(len(lines))]  # about half the rows bad
+    path.write_text("\n".join(lines) + "\n")
+    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoff", "2024-03-31", "--top-n", "2"])
+    with pytest.raises(RejectThresholdExceeded):
+        cli.run(args)
+    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoff", "2024-03-31", "--top-n", "2",
+                                 "--accept-rejects"])
+    assert cli.run(args) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["all"]["popularity"]["hit_rate"] == 0.5
+    assert "rows were rejected and are not part of the evaluation" in captured.err

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_core.recommend.engine import OFFER_COLUMNS, prepare, recommend
+from crm_core.recommend.engine import ENGINE_OFFER_COLUMNS, prepare, recommend
 from crm_core.recommend.settings import RecommendConfig
 from tests.recommend.worlds import AS_OF, days_before, make_tx
 
@@ -15,7 +15,7 @@ def _offers(tx, products=None, holdings=None, features=None, **cfg):
 
 def test_frame_has_the_contract_columns_sorted_with_ranks_from_one(scenario_world):
     o = _offers(scenario_world)
-    assert list(o.columns) == OFFER_COLUMNS
+    assert list(o.columns) == ENGINE_OFFER_COLUMNS
     assert o.equals(o.sort_values(["customer_id", "rank"]).reset_index(drop=True))
     ranks = o.groupby("customer_id")["rank"].apply(list)
     assert all(r == list(range(1, len(r) + 1)) and len(r) <= 3 for r in ranks)
@@ -135,7 +135,7 @@ def test_clusters_are_used_when_features_carry_them(scenario_world):
 def test_empty_transactions_give_an_empty_frame_with_the_columns():
     tx = make_tx([("A", "1", "2025-01-01", "MUG", 5.0)])  # after as_of
     o = _offers(tx)
-    assert o.empty and list(o.columns) == OFFER_COLUMNS
+    assert o.empty and list(o.columns) == ENGINE_OFFER_COLUMNS
 
 
 @pytest.mark.parametrize("top_n", [1, 2, 4])

@@ -4,10 +4,8 @@ import numpy as np
 import pandas as pd
 
 from crm_core.recommend.engine import prepare, recommend
-from crm_core.recommend.scenarios import (CROSS_SELL, NURTURE, REBUY, UPSELL, WINBACK, candidate_kinds,
-                                          primary_scenarios)
+from crm_core.recommend.scenarios import CROSS_SELL, NURTURE, REBUY, UPSELL, WINBACK, candidate_kinds, primary_scenarios
 from crm_core.recommend.settings import RecommendConfig
-
 from tests.recommend.worlds import AS_OF
 
 

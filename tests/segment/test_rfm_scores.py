@@ -49,7 +49,6 @@ def test_everybody_bought_once_all_on_one_day():
 
 
 def test_when_most_bought_once_one_off_buyers_are_f1_and_recent_ones_new():
-    n = 100
     frequency = [1] * 60 + [2] * 25 + [5] * 15
     recency = list(range(30)) + list(range(70, 100)) + list(range(30, 70))  # one-off buyers: newest and oldest
     s = rfm_scores(features(recency, frequency, [10.0] * 60 + [30.0] * 40))

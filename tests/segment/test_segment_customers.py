@@ -11,7 +11,7 @@ import pytest
 from crm_core.errors import ConfigError
 from crm_core.features import customer_features
 from crm_core.segment import SegmentConfig, segment_customers
-from crm_core.segment.segmentation import CUSTOMER_COLUMNS
+from crm_core.segment.segmentation import SEGMENT_COLUMNS
 from crm_core.segment.settings import SEGMENT_CODES
 
 from .builders import AS_OF, make_tx
@@ -30,7 +30,7 @@ def result(features):
 def test_every_customer_gets_every_column(features, result):
     c = result.customers
     assert c.index.equals(features.index)
-    assert list(c.columns) == list(CUSTOMER_COLUMNS)
+    assert list(c.columns) == list(SEGMENT_COLUMNS)
     assert c["rfm_segment"].isin(list(SEGMENT_CODES)).all()
     assert c[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
     assert sorted(c["cluster"].unique()) == [1, 2, 3, 4]
@@ -68,7 +68,7 @@ def test_auto_k_is_recorded(features):
 def test_no_customers_gives_empty_frames_and_reasons():
     f = customer_features(make_tx([{"customer_id": "1", "invoice_date": "2030-01-01", "amount": 1.0}]), AS_OF)
     r = segment_customers(f)
-    assert r.customers.empty and list(r.customers.columns) == list(CUSTOMER_COLUMNS)
+    assert r.customers.empty and list(r.customers.columns) == list(SEGMENT_COLUMNS)
     assert r.clusters.empty and r.reasons
 
 

@@ -126,3 +126,21 @@ def test_dates_later_than_as_of_do_not_leak():
         {"customer_id": "1", "invoice_id": "B", "invoice_date": "2024-12-01", "amount": 10.0},
     ])
     assert customer_features(tx, dt.date(2024, 6, 30)).loc["1", "purchase_days"] == 1
+
+
+def test_a_failed_spend_fit_says_why_clv_is_empty_where_pages_look(value_run, monkeypatch):
+    """The Gamma-Gamma note once started with "clv:" and the pages, which look for the value model's
+    notes, dropped it: CLV was empty with no reason shown."""
+    from crm_core.segment import value as value_module
+    from crm_core.views.runs import RunInfo
+
+    def refuse(self, summary):
+        raise ModelFitFailed("spend per purchase does not vary")
+
+    monkeypatch.setattr(value_module.GammaGammaModel, "fit", refuse)
+    features, _ = value_run
+    result = predict_value(features, ValueConfig(time_unit="days"))
+    assert result.frame["clv"].isna().all() and result.frame["p_alive"].notna().all()
+    assert value_module.value_notes(result.reasons) == list(result.reasons) and len(result.reasons) == 1
+    run = RunInfo(1, 1, "u", "succeeded", AS_OF, "ann", None, None, "c", "d", params={"notes": list(result.reasons)})
+    assert "CLV is empty" in run.value_model_note and "does not vary" in run.value_model_note

@@ -2,14 +2,13 @@
 
 Everything comes back as DataFrames or frozen dataclasses (never live ORM
 objects), read with set-based SQL. Money is in major units (float). The
-write side is :mod:`crm_core.pipeline` / :mod:`crm_core.store.run_store`.
+write side is :mod:`crm_core.services.pipeline` / :mod:`crm_core.store.run_store`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,11 +16,10 @@ from sqlalchemy import func, select
 
 from crm_core.errors import NotFound
 from crm_core.segment.cluster import project_2d
-from crm_core.segment.rfm import segment_catalog
-from crm_core.store.models import Customer, PipelineRun, RunCluster, RunCustomer, Transaction, Workspace
-
-if TYPE_CHECKING:
-    from crm_core.run_comparison import RunComparisonView
+from crm_core.segment.rfm import segment_labels
+from crm_core.segment.value import value_notes
+from crm_core.store.frames import minor_factor
+from crm_core.store.models import Customer, PipelineRun, RunCluster, RunCustomer, Transaction
 
 SUCCEEDED = "succeeded"
 RUN_CUSTOMER_COLUMNS = (
@@ -67,7 +65,7 @@ class RunInfo:
     @property
     def value_model_note(self) -> str | None:
         """Why CLV / P(alive) are missing in this run, or None when the value models were fitted."""
-        notes = [n for n in self.notes if n.startswith("value model")]
+        notes = value_notes(self.notes)
         return "; ".join(notes) if notes else None
 
     @property
@@ -92,13 +90,23 @@ def get_run(db, run_id: int, *, workspace_id: int | None = None) -> RunInfo:
         return _info(run)
 
 
-def latest_run(db, workspace_id: int) -> RunInfo | None:
-    """The newest succeeded run of the workspace, or None when there is none yet."""
+def latest_run(db, workspace_id: int, *, any_status: bool = False) -> RunInfo | None:
+    """The workspace's newest succeeded run (with ``any_status``: its newest run, whatever became of it).
+
+    The one place that decides which run is "the latest"; None when there is none.
+    """
     with db.read() as s:
-        run = s.scalar(select(PipelineRun).where(PipelineRun.workspace_id == workspace_id,
-                                                 PipelineRun.status == SUCCEEDED)
-                       .order_by(PipelineRun.id.desc()).limit(1))
+        stmt = select(PipelineRun).where(PipelineRun.workspace_id == workspace_id)
+        if not any_status:
+            stmt = stmt.where(PipelineRun.status == SUCCEEDED)
+        run = s.scalar(stmt.order_by(PipelineRun.id.desc()).limit(1))
         return None if run is None else _info(run)
+
+
+def latest_run_id(db, workspace_id: int) -> int | None:
+    """Id of the workspace's newest succeeded run (None when there is none)."""
+    run = latest_run(db, workspace_id)
+    return None if run is None else run.id
 
 
 def succeeded_runs(db, workspace_id: int) -> list[RunInfo]:
@@ -150,11 +158,6 @@ def _timings_text(timings: dict) -> str:
     return " · ".join(f"{stage} {seconds:.2f}s" for stage, seconds in timings.items())
 
 
-def _factor(session, workspace_id: int) -> int:
-    decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
-    return 10 ** (2 if decimals is None else decimals)
-
-
 def run_customers(db, run_id: int) -> pd.DataFrame:
     """Every customer of a run with its scores, segment, cluster, persona and value.
 
@@ -182,7 +185,7 @@ def run_customers(db, run_id: int) -> pd.DataFrame:
         .order_by(c.customer_code)
     )
     with db.read() as s:
-        factor = _factor(s, run.workspace_id)
+        factor = minor_factor(s, run.workspace_id)
         frame = pd.DataFrame(s.execute(stmt).all(), columns=list(stmt.selected_columns.keys()))
     return _typed(frame, factor)
 
@@ -201,8 +204,7 @@ def _typed(frame: pd.DataFrame, factor: int) -> pd.DataFrame:
         frame[col] = frame[col].astype("Int64")
     for col in ("expected_purchases", "clv", "p_alive", "churn_score"):
         frame[col] = pd.to_numeric(frame[col]).astype("Float64")
-    labels = segment_catalog()["label"]
-    frame["segment"] = frame["rfm_segment"].map(labels).astype("string")
+    frame["segment"] = segment_labels(frame["rfm_segment"]).where(frame["rfm_segment"].notna())
     name = frame["first_name"].fillna("").str.cat(frame["last_name"].fillna(""), sep=" ").str.strip()
     frame["name"] = name.mask(name == "")
     return frame.set_index("customer_id")[list(RUN_CUSTOMER_COLUMNS)]
@@ -275,13 +277,6 @@ def cluster_points(db, run_id: int, *, sample: int = 5_000, seed: int = 42) -> p
     labels = pd.Series(pd.array([r[4] for r in rows], dtype="Int64"),
                        index=pd.Index([r[0] for r in rows], dtype="string")).reindex(features.index)
     return project_2d(features, labels, sample=len(features), seed=seed)
-
-
-def compare_runs(db, run_a: int, run_b: int) -> "RunComparisonView":
-    """Compare run ``run_a`` (before) with run ``run_b`` (after): see :func:`crm_core.run_comparison.compare_runs`."""
-    from crm_core.run_comparison import compare_runs as compare
-
-    return compare(db, run_a, run_b)
 
 
 def run_count(db, workspace_id: int) -> int:

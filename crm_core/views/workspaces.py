@@ -1,4 +1,4 @@
-"""Workspaces: separate data worlds (a shop, a bank) in one database."""
+"""The read side of workspaces: separate data worlds (a shop, a bank) in one database."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from crm_core.auth import Action, Actor, require
 from crm_core.errors import NotFound
+from crm_core.money import minor_per_major
 from crm_core.store.models import Workspace
 
 
@@ -25,17 +25,19 @@ class WorkspaceInfo:
 
     @property
     def minor_per_major(self) -> int:
-        return 10 ** self.currency_decimals
+        """Minor units per major unit of the workspace's currency (see :mod:`crm_core.money`)."""
+        return minor_per_major(self.currency_decimals)
 
 
-def _info(ws: Workspace) -> WorkspaceInfo:
+def workspace_info(ws: Workspace) -> WorkspaceInfo:
+    """A workspace row as the frozen WorkspaceInfo pages and use cases work with."""
     return WorkspaceInfo(ws.id, ws.name, ws.kind, ws.currency, ws.currency_decimals, ws.timezone, ws.description)
 
 
 def list_workspaces(db) -> list[WorkspaceInfo]:
     """Every workspace, by name."""
     with db.read() as s:
-        return [_info(w) for w in s.scalars(select(Workspace).order_by(Workspace.name))]
+        return [workspace_info(w) for w in s.scalars(select(Workspace).order_by(Workspace.name))]
 
 
 def get_workspace(db, name: str) -> WorkspaceInfo:
@@ -45,19 +47,9 @@ def get_workspace(db, name: str) -> WorkspaceInfo:
         if ws is None:
             names = [w.name for w in s.scalars(select(Workspace))]
             raise NotFound(f"No workspace {name!r}; there are: {', '.join(names) or 'none yet'}.")
-        return _info(ws)
+        return workspace_info(ws)
 
 
-def ensure_workspace(db, name: str, actor: Actor, *, kind: str = "retail", currency: str = "GBP",
-                     currency_decimals: int = 2, timezone: str = "Europe/London",
-                     description: str | None = None) -> WorkspaceInfo:
-    """Return workspace ``name``, creating it when missing (analyst and up may create one by importing)."""
-    require(actor, Action.IMPORT_DATA)
-    with db.unit_of_work() as s:
-        ws = s.scalar(select(Workspace).where(Workspace.name == name))
-        if ws is None:
-            ws = Workspace(name=name, kind=kind, currency=currency, currency_decimals=currency_decimals,
-                           timezone=timezone, description=description)
-            s.add(ws)
-            s.flush()
-        return _info(ws)
+def default_workspace(workspaces: list[WorkspaceInfo]) -> WorkspaceInfo | None:
+    """The workspace a new session opens on: the one set up first (the demo's shop, then the bank)."""
+    return min(workspaces, key=lambda w: w.id) if workspaces else None

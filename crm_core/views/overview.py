@@ -17,26 +17,15 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import String, case, cast, distinct, func, literal, select
 
-from crm_core.store.models import (
-    Customer, CustomerAttribute, Holding, ImportBatch, Offer, Outcome, PipelineRun, Product, RunCustomer,
-    Transaction, Workspace,
-)
+from crm_core.segment.rfm import segment_label
+from crm_core.store.frames import minor_factor
+from crm_core.store.models import (Customer, CustomerAttribute, Holding, ImportBatch, Offer, Outcome, PipelineRun,
+                                   Product, RunCustomer, Transaction)
+from crm_core.views.runs import RunInfo, latest_run, latest_run_id
 
 ACTIVE_WINDOW_DAYS = 90
 RECENCY_BANDS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"), (365, "181-365 days"))
 OLDEST_BAND = "over 365 days"
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """The latest pipeline run of a workspace, as the Overview shows it."""
-
-    id: int
-    status: str
-    as_of: dt.date
-    created_by: str
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +39,7 @@ class OverviewKpis:
     active_customers: int
     active_window_days: int
     average_order_value: float | None
-    last_run: RunSummary | None
+    last_run: RunInfo | None  # the newest run, whatever became of it
     recency_bands: tuple[tuple[str, int], ...] = ()  # (band label, customers) in band order
 
 
@@ -61,11 +50,6 @@ class LoadedData:
     counts: pd.DataFrame  # columns: table (string), rows (int64)
     first_transaction: dt.datetime | None
     last_transaction: dt.datetime | None
-
-
-def _factor(session, workspace_id: int) -> int:
-    decimals = session.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
-    return 10 ** (decimals if decimals is not None else 2)
 
 
 def _end_of(as_of: dt.date) -> dt.datetime:
@@ -87,22 +71,6 @@ def last_transaction_date(db, workspace_id: int) -> dt.date | None:
         last = s.scalar(select(func.max(Transaction.invoice_date)).where(Transaction.workspace_id == workspace_id))
     last = _as_datetime(last)
     return None if last is None else last.date()
-
-
-def latest_run(db, workspace_id: int) -> RunSummary | None:
-    """The most recently started pipeline run of the workspace, whatever its status."""
-    with db.read() as s:
-        run = s.scalar(select(PipelineRun).where(PipelineRun.workspace_id == workspace_id)
-                       .order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(1))
-        if run is None:
-            return None
-        return RunSummary(run.id, run.status, run.as_of, run.created_by, run.started_at, run.finished_at)
-
-
-def _latest_succeeded_run_id(session, workspace_id: int) -> int | None:
-    return session.scalar(select(PipelineRun.id).where(PipelineRun.workspace_id == workspace_id,
-                                                       PipelineRun.status == "succeeded")
-                          .order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(1))
 
 
 def _in_workspace(workspace_id: int):
@@ -137,7 +105,7 @@ def overview_kpis(db, workspace_id: int, *, as_of: dt.date | None = None,
         OverviewKpis; zeros (and ``average_order_value`` None) for a workspace without transactions.
     """
     as_of = as_of or last_transaction_date(db, workspace_id)
-    run = latest_run(db, workspace_id)
+    run = latest_run(db, workspace_id, any_status=True)
     if as_of is None:
         return OverviewKpis(None, 0, 0.0, 0, 0, active_window_days, None, run,
                             tuple((label, 0) for label in _BAND_LABELS))
@@ -154,7 +122,7 @@ def overview_kpis(db, workspace_id: int, *, as_of: dt.date | None = None,
     within = [func.coalesce(func.sum(case((last.c.last >= _day_start(as_of, days), 1), else_=0)), 0)
               .label(f"within_{days}") for days in windows]
     with db.read() as s:
-        factor = _factor(s, workspace_id)
+        factor = minor_factor(s, workspace_id)
         money = s.execute(select(func.coalesce(func.sum(t.amount_minor), 0).label("revenue_minor"),
                                  _sales_orders(sale).label("orders"))
                           .where(_in_workspace(workspace_id), t.invoice_date < end)).one()
@@ -205,7 +173,7 @@ def revenue_by_month(db, workspace_id: int, *, as_of: dt.date | None = None) -> 
     month = _month_expr(db.engine.dialect.name).label("month")
     sale = t.is_return.is_(False)
     with db.read() as s:
-        factor = _factor(s, workspace_id)
+        factor = minor_factor(s, workspace_id)
         rows = s.execute(select(month, func.sum(t.amount_minor).label("revenue_minor"),
                                 _sales_orders(sale).label("orders"))
                          .where(_in_workspace(workspace_id), t.invoice_date < _end_of(as_of))
@@ -232,18 +200,6 @@ def customers_by_recency_band(db, workspace_id: int, *, as_of: dt.date | None = 
     return recency_band_frame(overview_kpis(db, workspace_id, as_of=as_of))
 
 
-def segment_label(code: str | None) -> str:
-    """The English label of a segment code (``CANT_LOSE`` -> ``Can't Lose Them``); unknown codes humanised."""
-    if not code:
-        return "Unsegmented"
-    try:
-        from crm_core.segment.rfm import segment_text
-
-        return segment_text(str(code)).label
-    except (ImportError, KeyError):
-        return str(code).replace("_", " ").strip().capitalize()
-
-
 def customers_by_segment(db, workspace_id: int, *, run_id: int | None = None) -> pd.DataFrame:
     """Customers and their net value per RFM segment in a run (default: the latest succeeded run).
 
@@ -253,8 +209,8 @@ def customers_by_segment(db, workspace_id: int, *, run_id: int | None = None) ->
     """
     columns = {"segment": "string", "label": "string", "customers": "int64", "monetary": "float64"}
     with db.read() as s:
-        run_id = run_id or _latest_succeeded_run_id(s, workspace_id)
-        factor = _factor(s, workspace_id)
+        run_id = run_id or latest_run_id(db, workspace_id)
+        factor = minor_factor(s, workspace_id)
         rows = [] if run_id is None else s.execute(
             select(RunCustomer.rfm_segment, func.count(), func.coalesce(func.sum(RunCustomer.monetary_minor), 0))
             .where(RunCustomer.run_id == run_id).group_by(RunCustomer.rfm_segment)).all()

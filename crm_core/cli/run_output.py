@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crm_core.exports import neutralise_formulas
+from crm_core.formula_safety import neutralise_formulas
 
-CUSTOMER_COLUMNS = ["customer_id", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
+CUSTOMERS_CSV_COLUMNS = ["customer_id", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
                     "r_score", "f_score", "m_score", "rfm_segment", "cluster", "persona", "expected_purchases",
                     "clv", "p_alive", "churn_risk"]
-OFFER_COLUMNS = ["customer_id", "rank", "product_id", "scenario", "score", "explanation", "audit_score", "gate",
+OFFERS_CSV_COLUMNS = ["customer_id", "rank", "product_id", "scenario", "score", "explanation", "audit_score", "gate",
                  "flags"]
 
 
@@ -66,15 +66,15 @@ def customers_table(customers: pd.DataFrame) -> pd.DataFrame:
     """The customers.csv frame: contract columns as text, sorted by customer_id."""
     c = customers.reset_index() if "customer_id" not in customers.columns else customers
     c = c.sort_values("customer_id", kind="mergesort")
-    return _csv_frame(c.reset_index(drop=True), CUSTOMER_COLUMNS)
+    return _csv_frame(c.reset_index(drop=True), CUSTOMERS_CSV_COLUMNS)
 
 
 def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
     """The offers.csv frame: contract columns as text, sorted by customer_id then rank."""
     if offers is None or len(offers) == 0:
-        return pd.DataFrame(columns=OFFER_COLUMNS)
+        return pd.DataFrame(columns=OFFERS_CSV_COLUMNS)
     o = offers.sort_values(["customer_id", "rank"], kind="mergesort").reset_index(drop=True)
-    return _csv_frame(o, OFFER_COLUMNS)
+    return _csv_frame(o, OFFERS_CSV_COLUMNS)
 
 
 def write_run_outputs(out_dir: str | Path, customers: pd.DataFrame, offers: pd.DataFrame, meta: dict) -> Path:

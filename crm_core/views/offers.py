@@ -20,10 +20,11 @@ from sqlalchemy import and_, distinct, func, select
 
 from crm_core.errors import NotFound
 from crm_core.ids import normalise_id
-from crm_core.overview import segment_label
 from crm_core.recommend import explain
 from crm_core.recommend.settings import COMPONENTS, SCENARIOS, RecommendConfig
+from crm_core.segment.rfm import segment_label, segment_labels  # noqa: F401 (segment_label: for the pages)
 from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCustomer, Transaction
+from crm_core.views.runs import latest_run_id  # noqa: F401 (the Offers page's run)
 
 OFFER_VIEW_COLUMNS = [
     "offer_id", "customer_id", "rank", "product_id", "product_name", "family", "scenario", "score",
@@ -54,17 +55,9 @@ class OfferRun:
 class OfferFilterChoices:
     """The values the filters of the offers table can take in one run (sorted)."""
 
-    segments: tuple[str, ...]  # RFM segment codes; labels via crm_core.overview.segment_label
+    segments: tuple[str, ...]  # RFM segment codes; labels via crm_core.segment.rfm.segment_label
     scenarios: tuple[str, ...]  # in SCENARIOS order
     families: tuple[str, ...]
-
-
-def latest_run_id(db, workspace_id: int) -> int | None:
-    """Id of the workspace's newest succeeded pipeline run (None when there is none)."""
-    with db.read() as s:
-        return s.scalar(select(PipelineRun.id).where(PipelineRun.workspace_id == workspace_id,
-                                                     PipelineRun.status == "succeeded")
-                        .order_by(PipelineRun.id.desc()).limit(1))
 
 
 def offer_run(db, run_id: int) -> OfferRun:
@@ -167,7 +160,7 @@ def offer_counts(db, run_id: int) -> pd.DataFrame:
     frame = _read(db, stmt)
     frame["segment"] = frame["segment"].astype("string")
     frame["scenario"] = frame["scenario"].astype("string")
-    frame["segment_label"] = _labels(frame["segment"])
+    frame["segment_label"] = segment_labels(frame["segment"])
     for col in ("offers", "customers"):
         frame[col] = frame[col].astype("int64")
     size = frame.groupby("segment", dropna=False)["offers"].transform("sum")
@@ -319,13 +312,6 @@ def _read(db, stmt) -> pd.DataFrame:
         return pd.read_sql_query(stmt, conn)
 
 
-def _labels(codes: pd.Series) -> pd.Series:
-    """English segment labels of segment codes (each distinct code rendered once)."""
-    unique = pd.unique(codes.dropna())
-    labels = {code: segment_label(code) for code in unique}
-    return codes.map(labels).astype("string").fillna("Unsegmented")
-
-
 def _shape(frame: pd.DataFrame, families: pd.Series, top_n: int) -> pd.DataFrame:
     """Typed columns, family, match %, segment label and rendered explanation."""
     frame = frame.reset_index(drop=True)
@@ -336,7 +322,7 @@ def _shape(frame: pd.DataFrame, families: pd.Series, top_n: int) -> pd.DataFrame
                        explanation=_explanations(codes, params, top_n))
     out = out.astype({**{c: "string" for c in _STRING_COLUMNS}, **{c: "float64" for c in _FLOAT_COLUMNS},
                       "offer_id": "int64", "rank": "int64", "match_pct": "int64", "audit_score": "Int64"})
-    out["segment_label"] = _labels(out["segment"])
+    out["segment_label"] = segment_labels(out["segment"])
     return out[OFFER_VIEW_COLUMNS]
 
 

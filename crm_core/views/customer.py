@@ -16,12 +16,14 @@ import pandas as pd
 from sqlalchemy import func, or_, select
 
 from crm_core.errors import NotFound
+from crm_core.holdings import held_on
 from crm_core.ids import normalise_id
-from crm_core.runs import RunInfo, get_run, latest_run
 from crm_core.segment.rfm import SegmentText, segment_text
-from crm_core.store.models import (
-    Customer, CustomerAttribute, Holding, Product, RunCluster, RunCustomer, Transaction, Workspace,
-)
+from crm_core.store.frames import minor_factor
+from crm_core.store.models import Customer, CustomerAttribute, Holding, Product, RunCluster, RunCustomer, Transaction
+from crm_core.store.text_search import LIKE_ESCAPE, escape_like, unicode_lower
+from crm_core.views.offers import customer_offers
+from crm_core.views.runs import RunInfo, get_run, latest_run
 
 log = logging.getLogger(__name__)
 DATED_ATTRIBUTES = ("email_opt_in", "do_not_contact", "last_contacted_at")
@@ -74,21 +76,25 @@ class Customer360:
 
 
 def search_customers(db, workspace_id: int, text: str, *, limit: int = 25) -> pd.DataFrame:
-    """Customers whose id, name or email contains ``text`` (case-insensitive), ids first then by id.
+    """Customers whose id, name or email contains ``text``, ids first then by id.
+
+    The text is matched literally (``%`` and ``_`` are characters, not wildcards) and without
+    regard to case, for every alphabet (``ünïcødé`` finds ``Ünïcødé``) on SQLite and PostgreSQL.
 
     Returns:
         ``customer_id, name, email, city, region`` (string), at most ``limit`` rows.
     """
     needle = (text or "").strip().lower()
     c = Customer
+    fold = unicode_lower(db)
     stmt = select(c.customer_code, c.first_name, c.last_name, c.email, c.city, c.region).where(
         c.workspace_id == workspace_id)
     if needle:
-        like = f"%{needle.replace('%', '').replace('_', '')}%"
-        full = func.lower(func.coalesce(c.first_name, "") + " " + func.coalesce(c.last_name, ""))
-        stmt = stmt.where(or_(func.lower(c.customer_code).like(like), full.like(like),
-                              func.lower(func.coalesce(c.email, "")).like(like)))
-    stmt = stmt.order_by((func.lower(c.customer_code) != needle), c.customer_code).limit(int(limit))
+        like = f"%{escape_like(needle)}%"
+        full = fold(func.coalesce(c.first_name, "") + " " + func.coalesce(c.last_name, ""))
+        stmt = stmt.where(or_(*(column.like(like, escape=LIKE_ESCAPE) for column in (
+            fold(c.customer_code), full, fold(func.coalesce(c.email, ""))))))
+    stmt = stmt.order_by((fold(c.customer_code) != needle), c.customer_code).limit(int(limit))
     with db.read() as s:
         rows = s.execute(stmt).all()
     frame = pd.DataFrame(rows, columns=["customer_id", "first_name", "last_name", "email", "city", "region"],
@@ -109,7 +115,7 @@ def customer_360(db, workspace_id: int, customer_code: str, run_id: int | None =
     Returns:
         A :class:`Customer360`; ``scores`` is None when the customer is not in the run.
     Raises:
-        CustomerNotFound, crm_core.runs.RunNotFound.
+        CustomerNotFound, crm_core.views.runs.RunNotFound.
     """
     code = normalise_id(customer_code)
     run = get_run(db, run_id, workspace_id=workspace_id) if run_id is not None else latest_run(db, workspace_id)
@@ -118,8 +124,7 @@ def customer_360(db, workspace_id: int, customer_code: str, run_id: int | None =
                                                    Customer.customer_code == code))
         if customer is None:
             raise CustomerNotFound(f"No customer {customer_code!r} in this workspace; search by id, name or email.")
-        decimals = s.scalar(select(Workspace.currency_decimals).where(Workspace.id == workspace_id))
-        factor = 10 ** (2 if decimals is None else decimals)
+        factor = minor_factor(s, workspace_id)
         master = {k: getattr(customer, k) for k in ("first_name", "last_name", "email", "phone", "birth_date",
                                                     "region", "city", "tags")}
         as_of = run.as_of if run is not None else None
@@ -199,20 +204,15 @@ def _holdings(s, customer_pk: int, factor: int, as_of: dt.date | None) -> pd.Dat
     for col in ("opened_at", "closed_at"):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
     frame["balance"] = frame.pop("balance_minor").astype("float64") / factor
-    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.max
-    frame["held"] = ((frame["opened_at"].isna() | (frame["opened_at"] <= day))
-                     & (frame["closed_at"].isna() | (frame["closed_at"] > day))).to_numpy(dtype=bool)
+    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.max - pd.Timedelta(days=1)
+    frame["held"] = held_on(frame, day)
     return frame
 
 
 def _offers(db, run: RunInfo | None, code: str) -> tuple[pd.DataFrame | None, str | None]:
-    """The run's offers to this customer through crm_core.offer_views, when that module exists."""
+    """The run's offers to this customer (None and a note when they cannot be read)."""
     if run is None:
         return None, "No pipeline run yet: offers appear after an analyst runs the pipeline."
-    try:
-        from crm_core.offer_views import customer_offers
-    except ImportError:
-        return None, "Offers cannot be shown yet (the offer views are not installed)."
     try:
         return customer_offers(db, run.id, code), None
     except Exception as exc:  # the offers panel must not take the rest of the customer down with it

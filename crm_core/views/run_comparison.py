@@ -1,6 +1,6 @@
 """Comparing two stored runs: segment migration, cluster stability, valuable customers who slipped.
 
-Reads both runs through :mod:`crm_core.runs` and hands the frames to
+Reads both runs through :mod:`crm_core.views.runs` and hands the frames to
 :mod:`crm_core.segment.compare`; adds labels, names and a spreadsheet-safe CSV.
 """
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from crm_core.errors import NextBestError
-from crm_core.exports import neutralise_formulas
-from crm_core.runs import RunInfo, get_run, run_customers
+from crm_core.formula_safety import csv_bytes
 from crm_core.segment import compare as run_compare
-from crm_core.segment.rfm import segment_catalog
+from crm_core.segment.rfm import segment_catalog, segment_labels
+from crm_core.views.runs import RunInfo, get_run, run_customers
 
 
 class RunsNotComparable(NextBestError):
@@ -41,7 +41,7 @@ class RunComparisonView:
 
     def slipped_csv(self) -> bytes:
         """The slipped list as UTF-8 CSV, safe to open in a spreadsheet (no cell runs as a formula)."""
-        return neutralise_formulas(self.slipped).to_csv(index=False).encode("utf-8")
+        return csv_bytes(self.slipped)
 
 
 def compare_runs(db, run_a: int, run_b: int) -> RunComparisonView:
@@ -65,10 +65,9 @@ def compare_runs(db, run_a: int, run_b: int) -> RunComparisonView:
                                     "succeeded run.")
     a, b = run_customers(db, before.id), run_customers(db, after.id)
     result = run_compare.compare_runs(a, b)
-    labels = segment_catalog()["label"]
     slipped = result.slipped.copy()
     for col in ("segment_before", "segment_after"):
-        slipped[col] = slipped[col].map(labels).astype("string")
+        slipped[col] = segment_labels(slipped[col]).where(slipped[col].notna())
     slipped.insert(0, "name", b["name"].reindex(slipped.index))
     slipped = slipped.rename_axis("customer_id").reset_index()
     return RunComparisonView(before, after, result.migration, result.stability, slipped,

@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from crm_core.overview import OverviewKpis, latest_run, overview_kpis, revenue_by_month
 from crm_core.store.models import ImportBatch, OverviewSummary
+from crm_core.views.overview import OverviewKpis, overview_kpis, revenue_by_month
+from crm_core.views.runs import latest_run
 
 
 def overview_figures(db, workspace_id: int) -> tuple[OverviewKpis, pd.DataFrame]:
@@ -32,7 +33,7 @@ def overview_figures(db, workspace_id: int) -> tuple[OverviewKpis, pd.DataFrame]
             kept = s.get(OverviewSummary, workspace_id)
             found = (kept.kpis_json, kept.months_json) if kept and kept.transactions_batch_id == version else None
         if found is not None:
-            return _kpis_from(found[0], latest_run(db, workspace_id)), _months_from(found[1])
+            return _kpis_from(found[0], latest_run(db, workspace_id, any_status=True)), _months_from(found[1])
     kpis = overview_kpis(db, workspace_id)
     months = revenue_by_month(db, workspace_id, as_of=kpis.as_of)
     if version is not None and kpis.as_of is not None:

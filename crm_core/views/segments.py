@@ -1,6 +1,6 @@
 """The numbers behind the segment explorer: KPIs, filter choices and the filtered customer list.
 
-Pure functions over :func:`crm_core.runs.run_customers` frames (no database),
+Pure functions over :func:`crm_core.views.runs.run_customers` frames (no database),
 vectorised, so the page only draws what these return.
 """
 

@@ -1,0 +1,92 @@
+"""The pure part of a pipeline run: frames in, frames out (no database).
+
+features -> RFM segments, clusters and value -> offers -> the audit gate,
+each stage timed. :func:`crm_core.services.pipeline.run_pipeline` reads the
+inputs from the store and stores what this returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+
+from crm_core.config import Config
+from crm_core.features import customer_features
+from crm_core.gate import Policy, gate_offers, offer_facts, run_quality
+from crm_core.holdings import held_on
+from crm_core.recommend.engine import prepare
+from crm_core.segment import segment_customers
+
+
+def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: Config, policy: Policy, stage,
+                timings: dict) -> dict:
+    """Every computing stage of a run.
+
+    Args:
+        inputs: ``tx``, ``customers_master`` (as of ``as_of``), ``customers_at_contact`` (consent
+            as of ``contact_date``), ``products``, ``holdings``, ``previous_exports``.
+        stage: ``stage(name, message)`` reports a stage's start and returns its start time.
+        timings: stage name -> seconds, filled in here.
+    Returns:
+        ``customers``, ``offers`` (gated), ``clusters``, ``params``, ``quality``.
+    """
+    tx, holdings, products = inputs["tx"], inputs["holdings"], inputs["products"]
+    t0 = stage("features", "Computing recency, frequency, monetary and behaviour features")
+    features = customer_features(tx, as_of)
+    timings["features"] = time.perf_counter() - t0
+
+    t0 = stage("segments", "Scoring RFM segments, clustering, fitting value models")
+    seg = segment_customers(features, config.segment,
+                            extra=_extra_features(inputs["customers_master"], holdings, as_of))
+    customers = features.join(seg.customers, how="left")
+    timings["segments"] = time.perf_counter() - t0
+
+    t0 = stage("offers", "Choosing scenarios and scoring next best offers")
+    engine = prepare(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
+    offers = engine.offers()
+    offers_model = engine.info()
+    timings["offers"] = time.perf_counter() - t0
+
+    t0 = stage("audit", f"Audit gate ({policy.name} policy)")
+    facts = offer_facts(offers, customers=inputs["customers_at_contact"], products=products, transactions=tx,
+                        holdings=holdings, previous_exports=inputs["previous_exports"], as_of=as_of,
+                        contact_date=contact_date, config=config.gate)
+    offers = gate_offers(offers, facts, config.gate, policy)
+    quality = run_quality(offers, customers_in_run=customers.index, offerable_products=int(engine.offerable.sum()),
+                          config=config.gate)
+    timings["audit"] = time.perf_counter() - t0
+    params = {**seg.params, "offers_model": offers_model, "notes": list(seg.reasons) + offers_model["notes"]}
+    return {"customers": customers, "offers": offers, "clusters": _cluster_rows(seg.clusters),
+            "params": params, "quality": quality}
+
+
+def _cluster_rows(clusters: pd.DataFrame) -> pd.DataFrame:
+    """Cluster profiles as rows to store: number, size, persona code/name, description, numeric profile."""
+    if clusters is None or clusters.empty:
+        return pd.DataFrame(columns=["cluster", "size", "persona_code", "persona_name", "description", "profile"])
+    numeric = clusters.select_dtypes("number").drop(columns=["size"], errors="ignore").round(6)
+    profile = [{k: (None if pd.isna(v) else float(v)) for k, v in row.items()} for row in numeric.to_dict("records")]
+    return pd.DataFrame({"cluster": clusters.index.astype(int), "size": clusters["size"].astype(int).to_numpy(),
+                         "persona_code": clusters["persona"].astype(str).to_numpy(),
+                         "persona_name": clusters["persona_name"].astype(str).to_numpy(),
+                         "description": clusters["description"].astype(str).to_numpy(), "profile": profile})
+
+
+def _extra_features(customers_master: pd.DataFrame, holdings: pd.DataFrame, as_of: dt.date) -> pd.DataFrame | None:
+    """Demographics and holdings per customer, for clustering when they are loaded."""
+    parts = []
+    if customers_master["birth_date"].notna().any():
+        age = (pd.Timestamp(as_of) - customers_master["birth_date"]).dt.days / 365.25
+        parts.append(pd.DataFrame({"age": age.to_numpy()}, index=customers_master["customer_id"].to_numpy()))
+    if len(holdings):
+        held = holdings[held_on(holdings, as_of)]
+        g = held.groupby("customer_id")
+        parts.append(pd.DataFrame({"n_holdings": g["product_id"].nunique(), "balance": g["balance"].sum()}))
+    if not parts:
+        return None
+    extra = pd.concat(parts, axis=1)
+    extra.index = extra.index.astype("string")
+    extra.index.name = "customer_id"
+    return extra
