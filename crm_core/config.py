@@ -18,6 +18,7 @@ from pathlib import Path
 from crm_core.errors import ConfigError
 from crm_core.gate.settings import GateConfig
 from crm_core.ingest.settings import IngestConfig
+from crm_core.pitch.settings import PitchConfig
 from crm_core.recommend.settings import RecommendConfig
 from crm_core.segment.settings import SegmentConfig
 from crm_core.settings_base import build_section
@@ -47,7 +48,7 @@ class PipelineConfig:
 
 
 _SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "recommend": RecommendConfig,
-             "gate": GateConfig, "pipeline": PipelineConfig}
+             "gate": GateConfig, "pitch": PitchConfig, "pipeline": PipelineConfig}
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Config:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    pitch: PitchConfig = field(default_factory=PitchConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     @classmethod
