@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crm_core.charts.layout import layout
+from crm_core.dates import as_timestamp
 
 _LAYOUT = layout(320)
 SALE_COLOUR, RETURN_COLOUR, LATER_COLOUR = "#1f6f8b", "#cf222e", "#8c959f"
@@ -50,7 +51,7 @@ def purchase_timeline(purchases: pd.DataFrame, *, as_of: dt.date | None = None, 
             hovertemplate=(f"%{{x|%d %b %Y}}: %{{y:,.2f}} {currency}<br>%{{customdata[0]}} invoice(s), "
                            "%{customdata[1]} line(s)<extra></extra>"),
         ))
-    if as_of is not None:
+    if as_of is not None and as_timestamp(as_of).date() == as_of:  # a date pandas can hold
         fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dot", line_color="#57606a")
         fig.add_annotation(x=pd.Timestamp(as_of), y=1, yref="paper", text="run date", showarrow=False,
                            yanchor="bottom", font=dict(size=11, color="#57606a"))

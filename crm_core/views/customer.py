@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import func, or_, select
 
+from crm_core.dates import as_timestamp, end_of_day
 from crm_core.errors import NotFound
 from crm_core.holdings import held_on
 from crm_core.ids import normalise_id
@@ -153,7 +154,7 @@ def _purchases(s, customer_pk: int, factor: int, as_of: dt.date | None) -> pd.Da
     frame["quantity"] = frame["quantity"].astype("float64")
     frame["amount"] = frame.pop("amount_minor").astype("float64") / factor
     frame["is_return"] = frame["is_return"].astype(bool)
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1) if as_of is not None else pd.Timestamp.max
+    end = as_timestamp(as_of) + pd.Timedelta(days=1) if as_of is not None else pd.Timestamp.max
     frame["after_as_of"] = (frame["invoice_date"] >= end).to_numpy(dtype=bool)
     return frame[list(PURCHASE_COLUMNS)]
 
@@ -162,7 +163,7 @@ def _attributes(s, customer_pk: int, as_of: dt.date | None) -> dict:
     a = CustomerAttribute
     stmt = select(a.attribute, a.value, a.effective_from).where(a.customer_id == customer_pk)
     if as_of is not None:
-        stmt = stmt.where(a.effective_from < dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+        stmt = stmt.where(a.effective_from < end_of_day(as_of))
     latest: dict[str, str | None] = {}
     for attribute, value, _ in s.execute(stmt.order_by(a.attribute, a.effective_from, a.id)).all():
         latest[attribute] = value  # ordered: the last one seen is the latest effective
@@ -204,7 +205,7 @@ def _holdings(s, customer_pk: int, factor: int, as_of: dt.date | None) -> pd.Dat
     for col in ("opened_at", "closed_at"):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
     frame["balance"] = frame.pop("balance_minor").astype("float64") / factor
-    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.max - pd.Timedelta(days=1)
+    day = as_timestamp(as_of) if as_of is not None else pd.Timestamp.max - pd.Timedelta(days=1)
     frame["held"] = held_on(frame, day)
     return frame
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import String, case, cast, distinct, func, literal, select
 
+from crm_core.dates import end_of_day
 from crm_core.segment.rfm import segment_label
 from crm_core.store.frames import minor_factor
 from crm_core.store.models import (Customer, CustomerAttribute, Holding, ImportBatch, Offer, Outcome, PipelineRun,
@@ -54,7 +55,7 @@ class LoadedData:
 
 def _end_of(as_of: dt.date) -> dt.datetime:
     """First instant after the whole day ``as_of``."""
-    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    return end_of_day(as_of)
 
 
 def _as_datetime(value) -> dt.datetime | None:

@@ -70,3 +70,33 @@ def test_unknown_customer_is_an_error_message_not_a_traceback(page_test):
     at.run()
     assert not at.exception
     assert any("No customer 'NOBODY'" in e.value for e in at.error)
+
+
+def test_a_run_stored_as_of_the_year_9999_does_not_crash_the_page(page_test, runs_app):
+    """Such a run is refused today, but an old database may hold one: it once crashed every customer."""
+    import datetime as dt
+
+    from crm_core.store.models import PipelineRun
+
+    with runs_app.db.unit_of_work() as s:
+        s.execute(update(PipelineRun).where(PipelineRun.id == runs_app.last_run).values(as_of=dt.date(9999, 12, 31)))
+    at = page_test("pages/customer.py", "viewer")
+    at.query_params["customer_id"] = "C0007"
+    at.run()
+    assert not at.exception
+    assert at.header[0].value == "First7 Last7 · C0007"
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_a_customer_called_like_markdown_is_shown_as_text(page_test, runs_app):
+    from crm_core.display_text import shown
+
+    name, code = "[click](https://evil.example) :red[x] $$x$$", "C0007"
+    with runs_app.db.unit_of_work() as s:
+        s.execute(update(Customer).where(Customer.customer_code == code).values(first_name=name, last_name="# Boss"))
+    at = page_test("pages/customer.py", "viewer")
+    at.query_params["customer_id"] = code
+    at.run()
+    assert not at.exception
+    assert at.header[0].value == f"{shown(name + ' # Boss', 80)} · {code}"
+    assert "](" not in at.header[0].value.replace("\\](", "") and "\\[click\\]" in at.header[0].value

@@ -1,0 +1,141 @@
+"""A run's life: dates inside the data, one run at a time per workspace, never left "running"."""
+
+import datetime as dt
+import os
+import socket
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from crm_core.auth import Actor, Role
+from crm_core.config import Config
+from crm_core.services.pipeline import AsOfOutOfRange, run_pipeline
+from crm_core.services.run_lifecycle import RunInProgress, mark_interrupted_runs
+from crm_core.store.models import PipelineRun
+from crm_core.views.workspaces import get_workspace
+
+ANALYST = Actor("ann", Role.ANALYST)
+FIRST, LAST = dt.date(2023, 1, 2), dt.date(2024, 3, 28)  # the sample shop's sales
+
+
+@pytest.fixture
+def shop(tmp_path):
+    from tests.app.sample_db import build_sample_database
+
+    from crm_core.store import Database
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    build_sample_database(url, with_users=False, with_bank=False)
+    db = Database.open(url)
+    yield db, get_workspace(db, "shop")
+    db.engine.dispose()
+    Database._open.pop(url, None)
+
+
+def _runs(db):
+    with db.read() as s:
+        return [(r.status, r.error) for r in s.scalars(select(PipelineRun).order_by(PipelineRun.id))]
+
+
+@pytest.mark.parametrize("as_of", [FIRST - dt.timedelta(days=1), LAST + dt.timedelta(days=366), dt.date(9999, 12, 31)])
+def test_an_as_of_date_outside_the_data_is_refused_naming_the_range(shop, as_of):
+    db, ws = shop
+    with pytest.raises(AsOfOutOfRange, match="sales run from 02 Jan 2023 to 28 Mar 2024"):
+        run_pipeline(db, ws, ANALYST, Config(), as_of=as_of)
+    assert _runs(db) == []  # nothing stored, not even a failed run
+
+
+def test_an_as_of_date_within_the_margin_runs(shop):
+    db, ws = shop
+    run_pipeline(db, ws, ANALYST, Config(), as_of=LAST + dt.timedelta(days=365), contact_date=dt.date(2025, 1, 1))
+    assert _runs(db) == [("succeeded", None)]
+
+
+class StopException(BaseException):
+    """Stands in for Streamlit's stop exception (not an Exception) raised when the user leaves the page."""
+
+
+def test_leaving_the_page_mid_run_marks_it_stopped_not_running(shop):
+    db, ws = shop
+
+    def leave_during_offers(fraction, message):
+        if "offers" in message:
+            raise StopException()
+
+    with pytest.raises(StopException):
+        run_pipeline(db, ws, ANALYST, Config(), progress=leave_during_offers)
+    (status, error), = _runs(db)
+    assert status == "stopped" and "the page was left" in error and "offers stage" in error
+
+
+def test_a_failing_run_is_failed_and_its_traceback_is_in_the_log(shop, monkeypatch):
+    import crm_core.services.run_compute as run_compute
+    from crm_core.errors import PipelineFailed
+    from crm_core.logs import configure_file_logging, log_tail
+
+    configure_file_logging()
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug deep down")
+
+    monkeypatch.setattr(run_compute, "customer_features", broken)
+    with pytest.raises(PipelineFailed, match="features stage"):
+        run_pipeline(db := shop[0], shop[1], ANALYST, Config())
+    (status, error), = _runs(db)
+    assert status == "failed" and "ZeroDivisionError: a bug deep down" in error
+    tail = log_tail()
+    assert "Traceback" in tail and "ZeroDivisionError: a bug deep down" in tail and "failed in its features stage" in tail
+
+
+def _running(db, ws, runner):
+    with db.unit_of_work() as s:
+        s.add(PipelineRun(workspace_id=ws.id, run_uuid=f"u-{runner}", status="running", as_of=LAST, config_json={},
+                          config_hash="c", data_hash="d", created_by="bob", runner=runner,
+                          started_at=dt.datetime(2026, 12, 2, 8, 30, tzinfo=dt.timezone.utc)))
+
+
+def test_a_second_run_while_one_is_in_progress_is_told_who_started_it(shop):
+    db, ws = shop
+    _running(db, ws, f"{socket.gethostname()}:{os.getpid()}")  # this very process: alive
+    with pytest.raises(RunInProgress, match=r"already in progress \(run #1, started by bob at 02 Dec 2026 08:30 UTC\)"):
+        run_pipeline(db, ws, ANALYST, Config())
+
+
+def test_a_run_left_by_a_dead_process_is_interrupted_at_start_up_and_does_not_block(shop):
+    db, ws = shop
+    _running(db, ws, f"{socket.gethostname()}:999999")  # no such pid
+    _running(db, ws, "another-host:1")  # someone else's machine: left alone
+    assert mark_interrupted_runs(db) == 1
+    assert [s for s, _ in _runs(db)] == ["interrupted", "running"]
+    with db.unit_of_work() as s:  # the other host's run finishes
+        s.execute(PipelineRun.__table__.update().where(PipelineRun.runner == "another-host:1").values(status="failed"))
+    run_pipeline(db, ws, ANALYST, Config())
+    assert [s for s, _ in _runs(db)][-1] == "succeeded"
+
+
+def test_a_second_session_pressing_run_during_a_run_is_refused_and_one_run_is_made(shop):
+    db, ws = shop
+    started, attempted, outcome = threading.Event(), threading.Event(), {}
+
+    def first_session_progress(fraction, message):
+        if "features" in message:  # the first run is under way: now the second session presses Run
+            started.set()
+            attempted.wait(timeout=60)
+
+    def second_session():
+        started.wait(timeout=60)
+        try:
+            run_pipeline(db, ws, Actor("bob", Role.ANALYST), Config())
+            outcome["second"] = "ran"
+        except RunInProgress as exc:
+            outcome["second"] = str(exc)
+        finally:
+            attempted.set()
+
+    other = threading.Thread(target=second_session)
+    other.start()
+    run_pipeline(db, ws, ANALYST, Config(), progress=first_session_progress)
+    other.join()
+    assert "already in progress" in outcome["second"] and "started by ann" in outcome["second"]
+    assert [s for s, _ in _runs(db)] == ["succeeded"]
