@@ -10,6 +10,8 @@ Codes (one per offer kind and evidence):
 - ``CROSS_SELL_COPURCHASE`` / ``NURTURE_COPURCHASE``: x % of the customers
   who bought the anchor product also bought this one.
 - ``CROSS_SELL_POPULAR`` / ``NURTURE_POPULAR``: a bestseller of the window.
+- ``MANUAL``: chosen by hand (an analyst edited or added the offer): "Chosen
+  by <user>: <reason>". The engine never makes it; it is only rendered.
 
 When the offer fills the list from another scenario than the customer's
 primary one, the sentence ends with the reason. Parameters and sentences are
@@ -36,6 +38,8 @@ _PARAMS = {
     "NURTURE_POPULAR": ["product", "window_orders", "window_days", "orders"],
 }
 _COMMON = ["scenario", "primary_scenario", "filled", "match_pct"]
+MANUAL = "MANUAL"
+MANUAL_PARAMS = ["user", "reason", "product"]  # stored with an offer an analyst edited or added
 
 
 def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
@@ -233,9 +237,19 @@ _SENTENCES = {
 }
 
 
+def _manual(t, n):
+    reason = pc.fill_null(t["reason"], "")
+    return _join("Chosen by ", t["user"], pc.if_else(pc.greater(pc.utf8_length(reason), 0),
+                                                     pc.binary_join_element_wise(": ", reason, ""), ""))
+
+
+_RENDERED = {**_SENTENCES, MANUAL: _manual}  # what render_explanations can render: the engine's codes and MANUAL
+
+
+# Parameters of text or money; every other parameter is a whole number.
 _PARAM_TYPES = {"product": pa.string(), "family": pa.string(), "anchor": pa.string(), "scenario": pa.string(),
                 "primary_scenario": pa.string(), "filled": pa.bool_(), "price": pa.float64(),
-                "usual_price": pa.float64()}  # every other parameter is a whole number
+                "usual_price": pa.float64(), "user": pa.string(), "reason": pa.string()}
 
 
 def render_explanations(codes, params: list[dict], top_n: int = 3) -> list[str]:
@@ -253,11 +267,11 @@ def render_explanations(codes, params: list[dict], top_n: int = 3) -> list[str]:
     codes = np.asarray(list(codes), dtype=object)
     if not len(codes):
         return []
-    names = sorted({k for keys in _PARAMS.values() for k in keys} | set(_COMMON))
+    names = sorted({k for keys in _PARAMS.values() for k in keys} | set(_COMMON) | set(MANUAL_PARAMS))
     records = pd.DataFrame.from_records(params, columns=names)
     table = pa.table({n: _arrow_column(records[n], _PARAM_TYPES.get(n, pa.int64())) for n in names})
     text = np.full(len(codes), "", dtype=object)
-    for code, sentence in _SENTENCES.items():
+    for code, sentence in _RENDERED.items():
         where = np.flatnonzero(codes == code)
         if len(where):
             text[where] = sentence(table.take(pa.array(where)), top_n).to_pylist()
