@@ -1,0 +1,90 @@
+"""Checking the audit log: is every event as written, and is the log as long as it was?
+
+Each event's hash covers its fields and the previous event's hash under a key
+kept outside the database (:mod:`crm_core.store.audit_log`), so an edited,
+deleted or swapped row shows as the first event whose hash or link does not
+match. Removing the newest events leaves a shorter but consistent chain: to
+catch that, an auditor keeps the head hash a check printed and gives it to a
+later check (``expect_head``), which says whether that hash is still the head,
+an older event's (and how many came after), or nowhere in the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from crm_core.errors import ConfigError
+from crm_core.store.audit_log import GENESIS, check_chain, event_count, key_file
+from crm_core.store.models import AuditEvent
+
+HEAD, OLDER, MISSING = "head", "older", "missing"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of checking the audit log.
+
+    Attributes:
+        events: how many events the log holds.
+        head: the newest event's hash (``GENESIS``, 64 zeros, for an empty log).
+        bad: ids of the events that do not match, oldest first.
+        expected_head: the hash given to compare with (None when none was given).
+        expected_at: where that hash is: ``head``, ``older`` (an earlier event's) or ``missing``.
+        expected_event: the id of the event with that hash (None when missing or genesis).
+        events_after: how many events came after it (0 when it is the head).
+    """
+
+    events: int
+    head: str
+    bad: tuple[int, ...]
+    expected_head: str | None = None
+    expected_at: str | None = None
+    expected_event: int | None = None
+    events_after: int | None = None
+
+    @property
+    def intact(self) -> bool:
+        """Every event matches its hash and links to the one before."""
+        return not self.bad
+
+    @property
+    def first_bad(self) -> int | None:
+        """The id of the first event that does not match (None when intact)."""
+        return self.bad[0] if self.bad else None
+
+    @property
+    def ok(self) -> bool:
+        """Intact, and the expected head (when given) is still in the log."""
+        return self.intact and self.expected_at != MISSING
+
+
+def verify_audit_chain(db, *, expect_head: str | None = None) -> ChainReport:
+    """Recompute every hash of the audit log (streamed) and compare the head with ``expect_head``.
+
+    Args:
+        db: the Database.
+        expect_head: a head hash printed by an earlier check (optional).
+    Returns:
+        A ChainReport.
+    Raises:
+        ConfigError: the log has events but the key file they were written with is missing
+            (a new key would call every event bad).
+    """
+    with db.read() as s:
+        if event_count(s) and not key_file().exists():
+            raise ConfigError(f"The audit log key {key_file()} is missing, so the chain cannot be checked. Point "
+                              "NEXTBEST_AUDIT_KEY_FILE at the key the log was written with.")
+        chain = check_chain(s)
+        if expect_head is None:
+            return ChainReport(chain.events, chain.head, chain.bad)
+        wanted = expect_head.strip().lower()
+        if wanted == chain.head:
+            event = s.scalar(select(AuditEvent.id).where(AuditEvent.hash == wanted))
+            return ChainReport(chain.events, chain.head, chain.bad, wanted, HEAD, event, 0)
+        event = None if wanted == GENESIS else s.scalar(select(AuditEvent.id).where(AuditEvent.hash == wanted))
+        if event is None and wanted != GENESIS:
+            return ChainReport(chain.events, chain.head, chain.bad, wanted, MISSING)
+        after = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id > (event or 0)))
+        return ChainReport(chain.events, chain.head, chain.bad, wanted, OLDER, event, int(after or 0))
