@@ -8,8 +8,14 @@ fill the screen. :func:`shown` turns any value into Markdown that displays
 its characters literally: control characters and line breaks become spaces,
 long text is cut with an ellipsis, and every ASCII punctuation character is
 backslash-escaped (CommonMark shows an escaped character as itself and never
-starts a link, emphasis, maths, directive, autolink or heading with it). The
-stored value is never changed; only what is drawn.
+starts a link, emphasis, maths, directive or heading with it). Streamlit also
+turns bare addresses into links after escapes are read (``https://...``,
+``www.``, ``name@host``) and dashes and dots into typography (``--`` into an
+em dash, so the id ``' OR 1=1 --`` read wrongly), so a zero-width space is put
+inside each of those (``:/\u200b/``, ``www\u200b.``, ``@\u200b``, ``-\u200b-``,
+``.\u200b.``): the text reads and copies the same, but is never a link and
+never changes its characters. The stored value is never changed; only what is
+drawn.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ DEFAULT_MAX_CHARS = 120
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]+")
 _SPACES = re.compile(r"\s+")
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_BREAK = "\u200b"  # zero-width space
+# Between two characters where a linkifier or the typography would start: -|-, .|., :/|/, www|., @|x
+_BREAK_AT = re.compile(r"(?<=-)(?=-)|(?<=\.)(?=\.)|(?<=:/)(?=/)|(?<=[Ww][Ww][Ww])(?=\.)|(?<=@)(?=\S)")
 
 
 def one_line(value, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -33,4 +42,5 @@ def one_line(value, max_chars: int = DEFAULT_MAX_CHARS) -> str:
 
 def shown(value, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """Markdown that displays ``value`` literally, on one line, cut at ``max_chars`` characters."""
-    return _PUNCTUATION.sub(r"\\\1", one_line(value, max_chars))
+    text = _BREAK_AT.sub(_BREAK, one_line(value, max_chars))
+    return _PUNCTUATION.sub(r"\\\1", text)

@@ -190,5 +190,5 @@ def click_until(target, shown, attempts: int = 3, attempt_timeout_ms: int | None
 
 def go(page, title: str) -> None:
     """Open a page from the sidebar and wait for its heading."""
-    click_until(page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True),
+    click_until(page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True),
                 page.get_by_role("heading", name=title).first)
