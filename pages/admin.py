@@ -1,4 +1,7 @@
-"""Admin: users, roles, password resets, lockouts (all through crm_core.auth.users)."""
+"""Admin: users, roles, password resets, lockouts; gating policies; the audit log check; the server log.
+
+Users go through crm_core.auth.users, the other sections are drawn by app/admin_sections.py.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app.shell import guard_page, show_error
+from app import admin_sections
+from app.shell import PageContext, guard_page, show_error
 from crm_core.auth import Role
 from crm_core.auth import users as user_store
 from crm_core.errors import NextBestError
 
-ctx = guard_page("admin.py", require_workspace=False)
 ROLES = [r.label for r in Role]
-
-st.title("Admin")
-st.subheader("Users")
-table = st.container()
 
 
 def _show_once(title: str, username: str, password: str) -> None:
@@ -25,13 +24,10 @@ def _show_once(title: str, username: str, password: str) -> None:
     st.code(password, language=None)
 
 
-users = user_store.list_users(ctx.db, ctx.actor)
-names = [u.username for u in users]
-
-left, right = st.columns(2)
-with left:
+def _change_user(ctx: PageContext, users: list) -> None:
+    """Role, password reset, unlock and (de)activation of one chosen user."""
     st.markdown("**Change a user**")
-    chosen = st.selectbox("User", names, key="admin_user")
+    chosen = st.selectbox("User", [u.username for u in users], key="admin_user")
     target = next(u for u in users if u.username == chosen)
     new_role = st.selectbox("Role", ROLES, index=ROLES.index(target.role.label), key="admin_role")
     buttons = st.container(horizontal=True)
@@ -51,7 +47,9 @@ with left:
     except NextBestError as exc:
         show_error(exc)
 
-with right:
+
+def _new_user(ctx: PageContext) -> None:
+    """The form creating a login; its one-time password is shown once."""
     st.markdown("**New user**")
     with st.form("admin_create", clear_on_submit=True):
         username = st.text_input("Username", key="admin_new_username", help="2-64 characters: a-z, 0-9, . _ -")
@@ -68,15 +66,40 @@ with right:
         else:
             _show_once(f"Created {info.username} ({info.role.label}). Password:", info.username, password)
 
-now = dt.datetime.now(dt.timezone.utc)
-fresh = user_store.list_users(ctx.db, ctx.actor)
-frame = pd.DataFrame({
-    "username": [u.username for u in fresh],
-    "name": [u.display_name for u in fresh],
-    "role": [u.role.label for u in fresh],
-    "active": [u.is_active for u in fresh],
-    "locked": [u.is_locked(now) for u in fresh],
-    "failed logins": [u.failed_logins for u in fresh],
-    "created": [u.created_at for u in fresh],
-})
-table.dataframe(frame, hide_index=True, key="admin_users")
+
+def _users_table(ctx: PageContext, where) -> None:
+    """Every user, read after any change above."""
+    now = dt.datetime.now(dt.timezone.utc)
+    fresh = user_store.list_users(ctx.db, ctx.actor)
+    where.dataframe(pd.DataFrame({
+        "username": [u.username for u in fresh],
+        "name": [u.display_name for u in fresh],
+        "role": [u.role.label for u in fresh],
+        "active": [u.is_active for u in fresh],
+        "locked": [u.is_locked(now) for u in fresh],
+        "failed logins": [u.failed_logins for u in fresh],
+        "created": [u.created_at for u in fresh],
+    }), hide_index=True, key="admin_users")
+
+
+def users_section(ctx: PageContext) -> None:
+    """Users: the table, changing one, creating one."""
+    st.subheader("Users")
+    table = st.container()
+    left, right = st.columns(2)
+    with left:
+        _change_user(ctx, user_store.list_users(ctx.db, ctx.actor))
+    with right:
+        _new_user(ctx)
+    _users_table(ctx, table)
+
+
+ctx = guard_page("admin.py", require_workspace=False)
+st.title("Admin")
+users_section(ctx)
+st.divider()
+admin_sections.gating_policies(ctx)
+st.divider()
+admin_sections.audit_log(ctx)
+st.divider()
+admin_sections.server_log()

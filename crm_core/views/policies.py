@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import select
 
-from crm_core.gate import BUILTIN_POLICIES, Policy, policy_from_dict
+from crm_core.gate import BUILTIN_POLICIES, FLAG_CODES, FLAGS, Policy, Severity, flag_title, policy_from_dict
 from crm_core.store.models import ConfigVersion, Workspace
 
 POLICY_KIND = "policy"
@@ -89,3 +89,17 @@ def policy_table(db) -> pd.DataFrame:
              "active_in": ", ".join(users.get(v.policy.name, [])) if newest[v.policy.name] == v.policy.version
              else ""} for v in versions]
     return pd.DataFrame(rows, columns=POLICY_TABLE_COLUMNS)
+
+
+def flag_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a policy form offers: ``(review_on choices, escalate choices)``.
+
+    A policy reviews on flag codes or severities (WARN, INFO) and escalates flag codes to ERROR
+    (the codes that are not ERRORs already).
+    """
+    return tuple(FLAG_CODES) + ("WARN", "INFO"), tuple(c for c in FLAG_CODES if FLAGS[c].severity != Severity.ERROR)
+
+
+def flag_label(code: str) -> str:
+    """``CODE: title`` for a flag code (a severity as itself), for select boxes."""
+    return code if code in ("ERROR", "WARN", "INFO") else f"{code}: {flag_title(code)}"
