@@ -51,6 +51,22 @@ class RunInfo:
     timings: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     error: str | None = None
+    contact_date: dt.date | None = None
+    policy_name: str | None = None
+    policy_version: int | None = None
+    quality: dict = field(default_factory=dict)  # the audit gate's run quality (crm_core.gate.run_quality)
+    settings_version: int | None = None
+    stale_reason: str | None = None
+
+    @property
+    def policy_label(self) -> str | None:
+        """``standard v1``: the gating policy the run's offers were judged by (None before the gate existed)."""
+        return None if self.policy_name is None else f"{self.policy_name} v{self.policy_version}"
+
+    @property
+    def quality_level(self) -> str | None:
+        """EXCELLENT, GOOD, ACCEPTABLE or POOR (None for a run without the gate)."""
+        return self.quality.get("level")
 
     @property
     def succeeded(self) -> bool:
@@ -78,7 +94,9 @@ class RunInfo:
 def _info(run: PipelineRun) -> RunInfo:
     return RunInfo(run.id, run.workspace_id, run.run_uuid, run.status, run.as_of, run.created_by, run.started_at,
                    run.finished_at, run.config_hash, run.data_hash, dict(run.counts_json or {}),
-                   dict(run.stage_timings_json or {}), dict(run.params_json or {}), run.error)
+                   dict(run.stage_timings_json or {}), dict(run.params_json or {}), run.error, run.contact_date,
+                   run.policy_name, run.policy_version, dict(run.quality_json or {}), run.settings_version,
+                   run.stale_reason)
 
 
 def get_run(db, run_id: int, *, workspace_id: int | None = None) -> RunInfo:
@@ -126,7 +144,8 @@ def list_runs(db, workspace_id: int) -> pd.DataFrame:
         finished_at, seconds`` (wall time), ``customers, offers, clusters,
         transactions`` (Int64 counts, <NA> for a run that did not finish),
         ``method, k`` (clustering), ``timings`` (seconds per stage as text),
-        ``config_hash, data_hash, error``.
+        ``contact_date``, ``policy`` (``standard v1``), ``quality`` (the gate's level),
+        ``coverage, high_score_share, error_rate`` (Float64 shares), ``config_hash, data_hash, error``.
     """
     with db.read() as s:
         runs = [_info(r) for r in s.scalars(select(PipelineRun).where(PipelineRun.workspace_id == workspace_id)
@@ -149,6 +168,11 @@ def list_runs(db, workspace_id: int) -> pd.DataFrame:
     frame["method"] = pd.array([c.get("method") for c in clustering], dtype="string")
     frame["k"] = pd.array([c.get("k") for c in clustering], dtype="Int64")
     frame["timings"] = pd.array([_timings_text(r.timings) for r in runs], dtype="string")
+    frame["contact_date"] = pd.to_datetime(pd.Series([r.contact_date for r in runs], dtype=object))
+    frame["policy"] = pd.array([r.policy_label for r in runs], dtype="string")
+    frame["quality"] = pd.array([r.quality_level for r in runs], dtype="string")
+    for col in ("coverage", "high_score_share", "error_rate"):
+        frame[col] = pd.array([r.quality.get(col) for r in runs], dtype="Float64")
     for col in ("config_hash", "data_hash", "error"):
         frame[col] = pd.array([getattr(r, col) for r in runs], dtype="string")
     return frame

@@ -78,3 +78,20 @@ def test_failing_run_shows_an_error_and_keeps_the_previous_runs(page_test, runs_
     history = frame_with(at, "config_hash")
     assert history.loc[0, "status"] == "failed"
     assert "clustering exploded" in history.loc[0, "error"]
+
+
+def test_the_chosen_policy_and_contact_date_are_used_and_the_quality_shown(page_test, runs_app):
+    at = page_test("pages/run_pipeline.py").run()
+    assert at.selectbox(key="run_policy").value == "standard"  # the workspace's active policy
+    at.selectbox(key="run_policy").set_value("strict")
+    at.date_input(key="run_contact_date").set_value(dt.date(2024, 4, 2))
+    at.button(key="run_start").click().run()
+    assert not at.exception and not at.error
+    newest = _runs(runs_app.db)[-1]
+    assert (newest.policy_name, newest.policy_version, newest.contact_date) == ("strict", 1, dt.date(2024, 4, 2))
+    level = newest.quality_json["level"]
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Offer quality"] == level.title()
+    assert cards["Customers with a PASS offer"] == f"{newest.quality_json['coverage']:.0%}"
+    history = frame_with(at, "config_hash")
+    assert history.loc[0, "quality"] == level and history.loc[0, "policy"] == "strict v1"
