@@ -17,9 +17,9 @@ not written at all. Everything runs in the caller's unit of work, rows locked
 How it stays fast (3M offers in a workspace): offers are read in id ranges of
 ``READ_CHUNK``; the stored facts are parsed as newline-delimited JSON by
 Arrow's reader (no Python dict per offer), the rules run column-wise, and the
-offers whose verdict changed are written with one ``UPDATE ... WHERE id IN``
-per distinct verdict (few: a verdict is a flag combination and a score),
-never one statement per offer. Only offers whose facts changed are written
+offers whose verdict changed are written by one ``UPDATE ... FROM`` a
+temporary table (SQLite) or the verdicts' arrays (PostgreSQL), never one
+statement per offer. Only offers whose facts changed are written
 one by one, and those are the few a pitch draft touches.
 """
 
@@ -34,12 +34,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pajson
-from sqlalchemy import Text, bindparam, cast, func, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, bindparam, cast, func, select, text, update
 from sqlalchemy.orm import Session
 
 from crm_core.errors import ValidationError
 from crm_core.gate import FACT_FIELDS, GateConfig, Policy, evaluate_rules, facts_frame
 from crm_core.store.audit_log import record_event
+from crm_core.store.bulk import bulk_insert
 from crm_core.store.models import Offer, PipelineRun
 from crm_core.workflow.policy_lookup import workspace_policy
 
@@ -50,6 +51,18 @@ SYSTEM_ACTOR = "system"
 _OFFERS = Offer.__table__
 _COLUMNS = ("id", "workspace_id", "run_id", "audit_score", "gate", "flags", "policy_name", "policy_version",
             "facts")
+# New verdicts, joined to the offers by one UPDATE; per connection and dropped after use.
+_VERDICTS = Table("regate_verdicts", MetaData(), Column("id", Integer, primary_key=True), Column("audit_score", Integer),
+                  Column("gate", String(10)), Column("flags", Text), Column("policy_name", String(60)),
+                  Column("policy_version", Integer), prefixes=["TEMPORARY"])
+_PG_UPDATE = text(
+    "UPDATE offers SET audit_score = v.audit_score, gate = v.gate, flags = v.flags, policy_name = v.policy_name, "
+    "policy_version = v.policy_version, version = offers.version + 1 "
+    "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:scores AS INTEGER[]), CAST(:gates AS TEXT[]), CAST(:flags AS TEXT[]), "
+    "CAST(:names AS TEXT[]), CAST(:versions AS INTEGER[])) "
+    "AS v(id, audit_score, gate, flags, policy_name, policy_version) "
+    f"WHERE offers.id = v.id AND offers.state IN {UNDECIDED!r}")
+_KEYS = ("id", "workspace_id", "run_id")
 _FACTS_SCHEMA = pa.schema([(name, kind) for name, (kind, _) in FACT_FIELDS.items()])
 
 
@@ -154,9 +167,14 @@ def _read(session: Session, *where) -> pd.DataFrame:
                     cast(_OFFERS.c.facts_json, Text).label("facts"))
              .where(*where, _OFFERS.c.state.in_(UNDECIDED), _OFFERS.c.facts_json.is_not(None))
              .order_by(_OFFERS.c.id).with_for_update())
-    rows = session.execute(query).all()
-    frame = pd.DataFrame.from_records(rows, columns=list(_COLUMNS))
-    return frame[frame["facts"].notna() & (frame["facts"].astype(str).str.strip() != "null")]
+    result = session.connection().execute(query)
+    cursor = getattr(result, "cursor", None)  # plain tuples from the driver: no Row object per offer
+    rows = cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+    result.close()
+    columns = dict(zip(_COLUMNS, zip(*rows))) if rows else {name: () for name in _COLUMNS}
+    frame = pd.DataFrame({name: np.array(values, dtype=np.int64 if name in _KEYS else object)
+                          for name, values in columns.items()})
+    return frame[(frame["facts"] != "null").to_numpy()]  # JSON null: no facts stored
 
 
 def _parse_facts(texts: list[str]) -> pd.Series:
@@ -226,18 +244,30 @@ def _same(old: pd.Series, new: pd.Series) -> np.ndarray:
 
 
 def _write_verdicts(session: Session, ids: pd.Series, verdict: pd.DataFrame) -> None:
-    """One UPDATE per distinct verdict and chunk of ids (``version + 1``, still undecided only)."""
+    """Write new verdicts in one joined UPDATE (``version + 1``, still undecided only).
+
+    Measured at 100k offers: one UPDATE per distinct verdict and chunk of ids took 8.4 s on
+    SQLite (1,400 statements). Now SQLite loads a temporary table (0.3 s) and joins it;
+    PostgreSQL joins the arrays themselves (``unnest``): loading its temporary table through
+    Core batches alone took 3-4 s.
+    """
     if ids.empty:
         return
-    keys = verdict.assign(flags=verdict["flags"].fillna(""), id=ids.to_numpy())
-    for (score, gate, flags, name, version), group in keys.groupby(
-            ["audit_score", "gate", "flags", "policy_name", "policy_version"], sort=True)["id"]:
-        chunk_ids = sorted(int(i) for i in group)
-        for start in range(0, len(chunk_ids), IN_CHUNK):
-            session.execute(update(_OFFERS).where(_OFFERS.c.id.in_(chunk_ids[start:start + IN_CHUNK]),
-                                                  _OFFERS.c.state.in_(UNDECIDED))
-                            .values(audit_score=int(score), gate=gate, flags=flags or None, policy_name=name,
-                                    policy_version=int(version), version=_OFFERS.c.version + 1))
+    columns = [ids.astype(np.int64).tolist(), verdict["audit_score"].astype(np.int64).tolist(),
+               verdict["gate"].astype(str).tolist(),
+               verdict["flags"].astype(object).where(verdict["flags"].notna(), None).tolist(),
+               verdict["policy_name"].astype(str).tolist(), verdict["policy_version"].astype(np.int64).tolist()]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_PG_UPDATE, dict(zip(("ids", "scores", "gates", "flags", "names", "versions"), columns)))
+        return
+    _VERDICTS.create(connection)
+    bulk_insert(connection, _VERDICTS.name, [c.name for c in _VERDICTS.columns], zip(*columns), row_count=len(ids))
+    v = _VERDICTS.c
+    connection.execute(update(_OFFERS).where(_OFFERS.c.id == v.id, _OFFERS.c.state.in_(UNDECIDED))
+                       .values(audit_score=v.audit_score, gate=v.gate, flags=v.flags, policy_name=v.policy_name,
+                               policy_version=v.policy_version, version=_OFFERS.c.version + 1))
+    _VERDICTS.drop(connection)  # on an error the transaction's rollback takes it away instead
 
 
 def _write_with_facts(session: Session, ids: pd.Series, verdict: pd.DataFrame, facts: list[dict]) -> None:
