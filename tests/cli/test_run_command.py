@@ -120,3 +120,32 @@ def test_the_temporary_database_is_deleted(tmp_path):
                        env={**os.environ, "TMPDIR": str(tmp_path)})
     assert p.returncode == 0, p.stderr
     assert not list(tmp_path.glob("nextbest-*")), "the run's temporary database folder was left behind"
+
+
+@pytest.mark.parametrize("role, allowed", [("analyst", True), ("manager", True), ("viewer", False)])
+def test_the_cli_acts_as_a_real_user_of_each_role(tmp_path, role, allowed):
+    """It once crashed with DetachedInstanceError for any user but the system principal."""
+    from crm_core.auth import SYSTEM_CLI
+    from crm_core.auth.users import create_user
+    from crm_core.store import Database
+
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    db = Database.open(url)
+    db.upgrade()
+    create_user(db, SYSTEM_CLI, "pat", role, password="a-long-password-1")
+    db.engine.dispose()
+    Database._open.pop(url, None)
+    p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "out"), "--quiet", "--db", url,
+             "--user", "pat")
+    assert "Traceback" not in p.stderr
+    if allowed:
+        assert p.returncode == 0, p.stderr
+        assert json.loads((tmp_path / "out" / "run.json").read_text())["user"] == "pat"
+    else:
+        assert p.returncode == 2
+        assert "pat is a viewer and may not import data" in p.stderr
+
+
+def test_an_unknown_cli_user_is_refused_with_a_clear_message(tmp_path):
+    p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "out"), "--quiet", "--user", "nobody")
+    assert p.returncode == 2 and "No active user 'nobody'" in p.stderr and "Traceback" not in p.stderr
