@@ -29,17 +29,14 @@ CONTACT_DATE = dt.date(2024, 4, 2)
 ON_FILE_SINCE = dt.datetime(2022, 1, 1)
 
 
-@functools.lru_cache(maxsize=1)
-def template() -> tuple[Path, dict, int]:
-    """``(path, workspace ids, run id)`` of the gated sample, built once per process."""
+def build_gated(url: str, *, with_users: bool = True) -> tuple[dict, int]:
+    """Build the gated sample at ``url`` (any database); returns ``(workspace ids, run id)``."""
     from crm_core.services.pipeline import run_pipeline
     from crm_core.views.workspaces import get_workspace
     from tests.app.sample_db import build_sample_database
 
-    path = Path(tempfile.mkdtemp(prefix="nextbest-gated-")) / "gated.db"
-    url = f"sqlite:///{path}"
     with cheap_bcrypt():
-        ids = build_sample_database(url)
+        ids = build_sample_database(url, with_users=with_users)
     db = Database.open(url)
     with db.unit_of_work() as s:
         for pk, code in s.execute(select(Customer.id, Customer.customer_code)
@@ -50,9 +47,18 @@ def template() -> tuple[Path, dict, int]:
                                     value="false" if code == OPTED_OUT else "true", effective_from=ON_FILE_SINCE))
     run = run_pipeline(db, get_workspace(db, "shop"), Actor("analyst", Role.ANALYST), Config(),
                        contact_date=CONTACT_DATE)
-    db.engine.dispose()
+    return ids, run.run_id
+
+
+@functools.lru_cache(maxsize=1)
+def template() -> tuple[Path, dict, int]:
+    """``(path, workspace ids, run id)`` of the gated sample as a SQLite file, built once per process."""
+    path = Path(tempfile.mkdtemp(prefix="nextbest-gated-")) / "gated.db"
+    url = f"sqlite:///{path}"
+    ids, run_id = build_gated(url)
+    Database.open(url).engine.dispose()
     Database._open.pop(url, None)
-    return path, ids, run.run_id
+    return path, ids, run_id
 
 
 @pytest.fixture

@@ -187,3 +187,35 @@ def test_a_viewer_may_neither_edit_nor_add(gated, viewer):
     with pytest.raises(PermissionDenied):
         add_offer(db, viewer, run_id, "C0010", "P001")
     assert offers_by_id(db) == before
+
+
+@pytest.mark.postgres
+def test_two_analysts_editing_one_offer_at_once_on_postgresql_exactly_one_wins(pg_db):
+    import threading
+
+    from crm_core.auth import Actor, Role
+    from tests.workflow.gated_sample import build_gated
+
+    build_gated(pg_db.url, with_users=False)
+    original_id = offers_of(pg_db, "C0010")[0]
+    products = sorted({f"P{i:03d}" for i in range(12)} - {_codes(pg_db, i)[1] for i in offers_of(pg_db, "C0010")})
+    barrier, outcomes = threading.Barrier(2), []
+
+    def edit(user: str, product: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(edit_offer(pg_db, Actor(user, Role.ANALYST), original_id, product))
+        except ConflictError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=edit, args=args) for args in (("ann", products[0]), ("bob", products[1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    won = [o for o in outcomes if isinstance(o, int)]
+    assert len(won) == 1 and len(outcomes) == 2
+    assert "superseded" in str(next(o for o in outcomes if isinstance(o, ConflictError)))
+    offers = offers_by_id(pg_db)
+    assert [i for i, o in offers.items() if o["original_offer_id"] == original_id] == won
+    assert offers[original_id]["state"] == "superseded" and offers[original_id]["version"] == 2
