@@ -12,8 +12,8 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from crm_core.ingest.issues import WARNING, IssueLog
 from crm_core.ingest.load import (ensure_customers, ensure_products, objects, product_aliases, python_datetimes,
                                   resolve_aliases)
-from crm_core.store.models import (Campaign, Customer, CustomerAttribute, Holding, Offer, Outcome, Product,
-                                   ProductAlias, Transaction)
+from crm_core.store.models import (Campaign, CampaignOffer, Customer, CustomerAttribute, Holding, Offer, Outcome,
+                                   Product, ProductAlias, Transaction)
 
 CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "birth_date", "region", "city", "tags")
 DATED_ATTRIBUTES = ("email_opt_in", "do_not_contact", "last_contacted_at")
@@ -158,25 +158,135 @@ def insert_holdings(session, *, workspace_id: int, batch_id: int, rows: pd.DataF
     return int(keep.sum()), int(skip.sum())
 
 
+OUTCOME_MESSAGES = {
+    "unknown_customer": "no such customer in this workspace: not loaded (an outcome belongs to a known customer)",
+    "ambiguous_campaign": "more than one campaign of this workspace has this name: kept without a campaign "
+                          "(write its id instead, e.g. #12)",
+    "offer_of_another_customer": "this offer was made to another customer: kept without the offer",
+    "offer_not_in_campaign": "this offer is not in the campaign named on the line: kept without the offer",
+}
+_ID_TEXT = r"^#?\s*(\d{1,18})(?:\.0+)?$"  # 12, #12, 12.0 (a spreadsheet's number)
+IDS_PER_QUERY = 10_000  # bound parameters per IN list (SQLite allows 32,766)
+
+
 def insert_outcomes(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, log: IssueLog) -> int:
-    """Insert outcomes, linking campaigns (by id or name) and offers (by id) of the workspace."""
-    customers = ensure_customers(session, workspace_id, rows["customer_id"])
-    campaigns = {}
-    for pk, name in session.execute(select(Campaign.id, Campaign.name).where(Campaign.workspace_id == workspace_id)):
-        campaigns[str(pk)], campaigns[name] = pk, pk
-    offers = {str(pk): pk for pk in session.scalars(select(Offer.id).where(Offer.workspace_id == workspace_id))}
-    campaign_pk = rows["campaign"].map(campaigns)
-    offer_pk = rows["offer_id"].map(offers)
-    log.add(rows.index[(rows["campaign"].notna() & campaign_pk.isna()).to_numpy(bool)], "campaign", WARNING,
-            "unknown_campaign", rows["campaign"][(rows["campaign"].notna() & campaign_pk.isna()).to_numpy(bool)])
-    log.add(rows.index[(rows["offer_id"].notna() & offer_pk.isna()).to_numpy(bool)], "offer_id", WARNING,
-            "unknown_offer", rows["offer_id"][(rows["offer_id"].notna() & offer_pk.isna()).to_numpy(bool)])
-    records = [{"workspace_id": workspace_id, "batch_id": batch_id, "customer_id": customers[c],
+    """Insert the outcomes of the workspace's customers, linked to their campaign and offer.
+
+    How a line is linked:
+
+    * its campaign is named by the ``campaign`` cell or, on a line without one, by the
+      ``reference`` cell: a campaign id (``12``, ``#12``) or name (case and spacing ignored) of
+      this workspace. A name two campaigns share links nothing (warned); an unknown campaign cell is
+      warned, an unknown reference is kept as the reference (it may be the mailing tool's own code);
+    * its offer is named by the ``offer_id`` cell or, when neither cell named a campaign, by the
+      reference: the id of an offer of this workspace *made to the line's customer* (another
+      customer's offer is not linked: warned for the offer cell). A line that names only an offer
+      gets the offer's campaign; an offer outside the campaign the line names is not linked (warned);
+    * ``responded`` is true when the line has a response date or a conversion, unknown otherwise.
+
+    Lines of customers the workspace does not know are not loaded (warned): an outcome is about a
+    customer the campaigns could have reached, and a typo must not create a customer.
+
+    Returns:
+        The number of outcomes stored.
+    """
+    known = dict(session.execute(select(Customer.customer_code, Customer.id)
+                                 .where(Customer.workspace_id == workspace_id)).all())
+    customer = rows["customer_id"].map(known)
+    unknown = customer.isna().to_numpy(bool)
+    _warn(log, rows, unknown, "customer_id", "unknown_customer")
+    rows, customer = rows.loc[~unknown], customer.loc[~unknown].astype("int64")
+    if rows.empty:
+        return 0
+    named = rows["campaign"].notna().to_numpy(bool)
+    campaign_text = rows["campaign"].where(named, rows["reference"])
+    campaign, ambiguous = _campaigns_named(session, workspace_id, campaign_text)
+    _warn(log, rows, named & ~ambiguous & campaign.isna().to_numpy(bool), "campaign", "unknown_campaign")
+    _warn(log, rows, ambiguous & named, "campaign", "ambiguous_campaign")
+    _warn(log, rows, ambiguous & ~named, "reference", "ambiguous_campaign")
+    offer_cell = rows["offer_id"].notna().to_numpy(bool)
+    by_reference = ~offer_cell & ~named & campaign.isna().to_numpy(bool) & ~ambiguous
+    offer_text = rows["offer_id"].where(offer_cell, rows["reference"].where(by_reference))
+    offer, offer_customer, offer_campaign = _offers_named(session, workspace_id, offer_text)
+    found = offer.notna().to_numpy(bool)
+    _warn(log, rows, offer_cell & ~found, "offer_id", "unknown_offer")
+    others = found & (offer_customer.to_numpy(dtype="float64") != customer.to_numpy(dtype="float64"))
+    _warn(log, rows, others & offer_cell, "offer_id", "offer_of_another_customer")
+    given = campaign.notna().to_numpy(bool)
+    outside = found & ~others & given & (offer_campaign.to_numpy(dtype="float64")
+                                         != campaign.to_numpy(dtype="float64"))
+    _warn(log, rows, outside & offer_cell, "offer_id", "offer_not_in_campaign")
+    offer = offer.mask(others | outside)
+    campaign = campaign.fillna(offer_campaign.where(offer.notna()))
+    responded = rows["responded_at"].notna() | rows["converted"].astype(bool)
+    records = [{"workspace_id": workspace_id, "batch_id": batch_id, "customer_id": int(c),
                 "campaign_id": None if pd.isna(cp) else int(cp), "offer_id": None if pd.isna(op) else int(op),
-                "reference": ref, "responded_at": when, "converted": bool(conv), "revenue_minor": rev}
-               for c, cp, op, ref, when, conv, rev in zip(
-                   rows["customer_id"], campaign_pk, offer_pk, objects(rows["reference"]),
-                   python_datetimes(rows["responded_at"]), rows["converted"], objects(rows["revenue_minor"]))]
-    if records:
-        session.execute(insert(Outcome), records)
+                "reference": ref, "responded_at": when, "converted": bool(conv), "revenue_minor": rev,
+                "responded": True if r else None}
+               for c, cp, op, ref, when, conv, rev, r in zip(
+                   customer, campaign, offer, objects(rows["reference"]), python_datetimes(rows["responded_at"]),
+                   rows["converted"], objects(rows["revenue_minor"]), responded)]
+    for start in range(0, len(records), IDS_PER_QUERY):
+        session.execute(insert(Outcome), records[start:start + IDS_PER_QUERY])
     return len(records)
+
+
+def _warn(log: IssueLog, rows: pd.DataFrame, mask: np.ndarray, column: str, code: str) -> None:
+    """A warning on the lines of ``mask``, with the cell's value."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any():
+        log.add(rows.index[mask], column, WARNING, code, rows[column][mask], message=OUTCOME_MESSAGES.get(code))
+
+
+def _id_numbers(texts: pd.Series) -> pd.Series:
+    """The id each text writes (``12``, ``#12``, ``12.0``) as float, NaN where it writes none."""
+    digits = texts.astype("string").str.extract(_ID_TEXT, expand=False)
+    return pd.to_numeric(digits, errors="coerce").astype("float64")
+
+
+def _campaigns_named(session, workspace_id: int, texts: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``(campaign key or NaN, ambiguous mask)`` of each text: a campaign id or name of the workspace."""
+    by_name: dict[str, set[int]] = {}
+    ids: set[int] = set()
+    for pk, name in session.execute(select(Campaign.id, Campaign.name).where(Campaign.workspace_id == workspace_id)):
+        ids.add(pk)
+        by_name.setdefault(_name_key(name), set()).add(pk)
+    numbers = _id_numbers(texts)
+    resolved: dict[str, float] = {}
+    ambiguous_texts: set[str] = set()
+    for text, number in zip(texts, numbers):
+        if pd.isna(text) or text in resolved or text in ambiguous_texts:
+            continue
+        candidates = set(by_name.get(_name_key(text), ()))
+        if not np.isnan(number) and int(number) in ids:
+            candidates.add(int(number))
+        if len(candidates) > 1:
+            ambiguous_texts.add(text)
+        else:
+            resolved[text] = float(candidates.pop()) if candidates else np.nan
+    campaign = pd.Series([resolved.get(t, np.nan) if not pd.isna(t) else np.nan for t in texts],
+                         index=texts.index, dtype="float64")
+    return campaign, texts.isin(ambiguous_texts).fillna(False).to_numpy(bool)
+
+
+def _name_key(name: str) -> str:
+    """A campaign name as compared: spacing collapsed, case folded."""
+    return " ".join(str(name).split()).casefold()
+
+
+def _offers_named(session, workspace_id: int, texts: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(offer key, its customer key, its campaign key)`` per text (NaN where no offer of the workspace)."""
+    numbers = _id_numbers(texts)
+    wanted = sorted({int(n) for n in numbers.dropna()})
+    customers: dict[int, int] = {}
+    campaigns: dict[int, int] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[start:start + IDS_PER_QUERY]
+        customers.update(session.execute(select(Offer.id, Offer.customer_id).where(
+            Offer.workspace_id == workspace_id, Offer.id.in_(chunk))).all())
+        campaigns.update(session.execute(select(CampaignOffer.offer_id, CampaignOffer.campaign_id)
+                                         .where(CampaignOffer.offer_id.in_(chunk))
+                                         .order_by(CampaignOffer.campaign_id.desc())).all())
+    offer = numbers.where(numbers.isin(list(customers)))
+    return (offer, offer.map(customers).astype("float64"),
+            offer.map(campaigns).astype("float64"))
