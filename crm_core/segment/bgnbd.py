@@ -7,29 +7,58 @@ maximum likelihood on the summary ``frequency`` (repeat purchase days ``x``),
 ``recency`` (``t_x``, first to last purchase) and ``T`` (first purchase to the
 end of the observation), all in one time unit.
 
-Fitting at scale: the likelihood runs on the distinct (x, t_x, T) triples
-weighted by their counts, special functions once per distinct x, and beta
-ratios as exact products over the integer x. The optimiser works on log r,
-log alpha, the mean dropout a/(a+b) (logit) and the concentration a+b (log),
-so that homogeneous dropout (a, b -> infinity together) is a clean limit
-rather than a ridge; big fits start from a fit on a systematic sample of the
-triples.
+How it always answers (when the likelihood has a finite maximum): the
+optimiser works on log r, the log mean purchase rate r/alpha, the logit of
+the mean dropout a/(a+b) and the log concentration a+b, so that each limit
+the data may ask for is a coordinate running to a bound, not a ridge:
+
+=====================  ==========================  ==============================================
+edge                   coordinate at its bound     what it says
+=====================  ==========================  ==============================================
+``no_dropout``         mean dropout -> 0           customers never drop out (``a -> 0`` or
+                                                   ``b -> infinity``): refitted exactly as the NBD
+                                                   limit, reported with ``a = 0``
+``dropout_certain``    mean dropout -> 1           a repeat purchase is (nearly) always the last
+``same_dropout``       a + b -> infinity           every customer has the same dropout probability
+``all_or_nothing``     a + b -> 0                  customers either never drop out or drop out at
+                                                   their first repeat purchase
+``same_rate``          r -> infinity               every customer buys at the same rate
+=====================  ==========================  ==============================================
+
+The fit is judged by ``res.success`` and the projected gradient (:mod:`.mle`),
+never by scipy's message. The usual fit starts once; a fit that ends on an
+edge or does not converge is restarted from a fixed list of starts and the
+best is kept. A rate running to 0 or infinity has no finite maximum: then
+``fit`` raises :class:`ModelFitFailed` in plain words.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
-from scipy.special import betaincinv, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaincinv, expit, hyp2f1, logit
 
 from crm_core.errors import ModelNotFitted, NextBestError
+from crm_core.segment import mle
+from crm_core.segment.bgnbd_likelihood import Triples, codes, distinct_rows, log_likelihood
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
+EDGES = ("no_dropout", "dropout_certain", "same_dropout", "all_or_nothing", "same_rate")
+_BOUNDS = [(-15.0, 15.0), (-15.0, 15.0), (-15.0, 15.0), (-15.0, 25.0)]
+_STARTS = (  # log r, log(alpha / (r * scale)), logit mean dropout, log(a + b); the first is the usual start
+    (0.0, 0.0, 0.0, np.log(2.0)),
+    (np.log(0.5), 0.0, logit(0.1), np.log(5.0)),
+    (0.0, 1.0, logit(0.02), 0.0),
+    (np.log(2.0), -1.0, logit(0.5), np.log(20.0)),
+    (-1.0, 1.0, logit(0.9), 3.0),
+)
+_NEAR_LIMIT = 1e-3  # a mean dropout this close to 0 or 1 is compared with the exact limit there
+# beyond these the fit is read as its limit (the likelihood no longer tells the difference)
+_SAME_DROPOUT, _ALL_OR_NOTHING, _SAME_RATE = 1e6, 1e-5, 1e4
 
 
 class ModelFitFailed(NextBestError):
-    """A value model could not be fitted to the data (too few repeat buyers, no convergence)."""
+    """A value model could not be fitted to the data (too few repeat buyers, no finite maximum)."""
 
 
 class PurchaseSummaryInvalid(NextBestError):
@@ -37,14 +66,15 @@ class PurchaseSummaryInvalid(NextBestError):
 
 
 class BetaGeoModel:
-    """BG/NBD fitted by maximum likelihood (scipy L-BFGS-B, analytic gradient).
+    """BG/NBD fitted by maximum likelihood (scipy L-BFGS-B, analytic gradient, fixed restarts).
 
     Args:
-        max_iter: iteration limit of the optimiser.
+        max_iter: iteration limit of the optimiser (per start).
         min_repeat_customers: fewer customers with a repeat purchase raise ModelFitFailed.
 
     After ``fit``: ``params_`` (dict r, alpha, a, b), ``log_likelihood_``,
-    ``n_customers_``.
+    ``n_customers_``, ``edges_`` (the :data:`EDGES` the fit rests on; empty for an
+    interior fit) and ``starts_tried_``.
     """
 
     def __init__(self, max_iter: int = 500, min_repeat_customers: int = 20):
@@ -56,7 +86,7 @@ class BetaGeoModel:
 
         Raises:
             PurchaseSummaryInvalid: values missing, negative, or recency > T.
-            ModelFitFailed: too few repeat customers, or no convergence.
+            ModelFitFailed: too few repeat customers, or no finite maximum of the likelihood.
         """
         x, t_x, T = _validated(summary)
         repeaters = int((x > 0).sum())
@@ -65,45 +95,68 @@ class BetaGeoModel:
                 f"only {repeaters} customers bought on more than one day; BG/NBD needs at least "
                 f"{self.min_repeat_customers} (load a longer history or lower segment.value.min_repeat_customers)"
             )
-        data = _Triples(x, t_x, T)
+        data = Triples(x, t_x, T)
         total = data.w.sum()
         scale = max(float(np.average(T)), 1e-9)  # alpha is optimised relative to the observation span
-
-        def objective(theta, d):
-            r, alpha, a, b = _natural(theta, scale)
-            ll, (g_r, g_alpha, g_a, g_b) = _log_likelihood(r, alpha, a, b, d, gradient=True)
-            mu, kappa = a / (a + b), a + b
-            grad = np.array([g_r * r, g_alpha * alpha, kappa * (g_a - g_b) * mu * (1 - mu),
-                             (mu * g_a + (1 - mu) * g_b) * kappa])
-            return -ll / total, -grad / total
-
-        start = np.array([0.0, 0.0, 0.0, np.log(2.0)])  # r = 1, alpha = mean T, a = b = 1
-        with np.errstate(all="ignore"):
-            if len(data.w) > 40_000:  # warm start on a systematic sample of the triples
-                start = self._minimize(objective, start, data.subsample(20_000), ftol=1e-9).x
-            res = self._minimize(objective, start, data, ftol=1e-12)
-        r, alpha, a, b = _natural(res.x, scale)
-        grad_norm = float(np.max(np.abs(res.jac))) if res.jac is not None else np.inf
-        # an unbounded concentration a + b is a legitimate limit (everyone has the same dropout
-        # probability); r, alpha or the mean dropout at a bound means there is no sensible fit
-        at_bound = bool(np.any(np.abs(res.x[:3]) >= _BOUND - 1e-6))
-        if not np.isfinite(res.fun) or at_bound or (not res.success and grad_norm > 1e-4):
+        best = self._search(data, total, scale)
+        r, alpha, a, b = _natural(best.theta, scale)
+        ll = -best.value * total
+        if best.at_lower[0] or best.at_lower[1] or best.at_upper[1]:
             raise ModelFitFailed(
-                f"BG/NBD did not converge ({res.message}); the purchase pattern does not fit the model "
-                "(check the as-of date and that repeat purchases are present)"
-            )
+                "the purchase pattern has no best fit: the model's purchase rates run to "
+                + ("zero" if best.at_upper[1] or best.at_lower[0] else "infinity")
+                + " (check the as-of date and that repeat purchases are present)")
+        if not best.converged:
+            raise ModelFitFailed(
+                f"the optimiser found no maximum after {best.starts_tried} starts; the purchase pattern does "
+                "not fit the model (check the as-of date and that repeat purchases are present)")
+        mu = a / (a + b)
+        for limit_a, limit_b, near in ((0.0, 1.0, mu < _NEAR_LIMIT), (1.0, 0.0, mu > 1.0 - _NEAR_LIMIT)):
+            limit = self._fit_at_limit(data, total, scale, best.theta[:2], limit_a, limit_b) if near else None
+            if limit is not None and limit[2] >= ll:
+                r, alpha, ll = limit
+                a, b = (0.0, b) if limit_a == 0 else (a, 0.0)  # the other one no longer matters: kept as fitted
         self.params_ = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
-        self.log_likelihood_ = float(-res.fun * total)
+        self.log_likelihood_ = float(ll)
         self.n_customers_ = int(len(x))
+        self.edges_ = _edges(r, a, b)
+        self.starts_tried_ = best.starts_tried
         return self
 
-    def _minimize(self, objective, start, data, ftol):
-        # the objective is the mean log-likelihood per customer, so tolerances do not depend on n
-        return optimize.minimize(
-            objective, start, args=(data,), jac=True, method="L-BFGS-B",
-            bounds=[(-_BOUND, _BOUND)] * 3 + [(-_BOUND, 25.0)],
-            options={"maxiter": self.max_iter, "gtol": 1e-8, "ftol": ftol},
-        )
+    def _search(self, data: Triples, total: float, scale: float) -> mle.Optimum:
+        """The best of the fixed starts (a systematic sample of the triples finds the start of big fits)."""
+        def objective(theta, d):
+            r, alpha, a, b = _natural(theta, scale)
+            ll, (g_r, g_alpha, g_a, g_b) = log_likelihood(r, alpha, a, b, d, gradient=True)
+            mu, kappa = a / (a + b), a + b
+            grad = np.array([g_r * r + g_alpha * alpha, g_alpha * alpha, kappa * (g_a - g_b) * mu * (1 - mu),
+                             (mu * g_a + (1 - mu) * g_b) * kappa])
+            return -ll / total, -grad / total  # per customer: tolerances do not depend on n
+
+        starts = _STARTS
+        if len(data.w) > 40_000:  # warm start on a systematic sample of the triples
+            sample = data.subsample(20_000)
+            rough = mle.minimise(lambda t: objective(t, sample), starts, _BOUNDS, max_iter=self.max_iter, ftol=1e-9)
+            starts = (tuple(rough.theta),)
+        return mle.minimise(lambda t: objective(t, data), starts, _BOUNDS, max_iter=self.max_iter)
+
+    def _fit_at_limit(self, data: Triples, total: float, scale: float, near: np.ndarray, a: float, b: float):
+        """r, alpha and the log-likelihood at a dropout limit: (a, b) = (0, 1) none, (1, 0) certain; None if no fit.
+
+        The likelihood is exact there (the beta ratios are products that reach 0 or 1), so the
+        limit's value is the supremum the optimiser only approaches.
+        """
+        a, b = np.float64(a), np.float64(b)  # numpy division: 1/0 is inf, not an exception
+
+        def objective(theta):
+            r, alpha = np.exp(theta[0]), np.exp(theta[0] + theta[1]) * scale
+            ll, g = log_likelihood(r, alpha, a, b, data, gradient=True)
+            return -ll / total, -np.array([g[0] * r + g[1] * alpha, g[1] * alpha]) / total
+
+        best = mle.minimise(objective, (tuple(near), (0.0, 0.0)), _BOUNDS[:2], max_iter=self.max_iter)
+        if not best.converged or best.at_lower.any() or best.at_upper[1]:
+            return None
+        return float(np.exp(best.theta[0])), float(np.exp(best.theta.sum()) * scale), float(-best.value * total)
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> np.ndarray:
         """Expected number of purchases in the next ``t`` time units, per customer.
@@ -114,9 +167,9 @@ class BetaGeoModel:
         """
         r, alpha, a, b = self._params()
         x, t_x, T = _validated(summary)
-        (ix, iT), _, (ux, uT) = _distinct_rows(x, T)
+        (ix, iT), _, (ux, uT) = distinct_rows(x, T)
         if_alive = _expected_if_alive(r, alpha, a, b, ux[ix], uT[iT], t)
-        key = _codes(x)[0] * len(uT) + _codes(T)[0]
+        key = codes(x)[0] * len(uT) + codes(T)[0]
         return if_alive[np.searchsorted(ix * len(uT) + iT, key)] * self._p_alive_raw(x, t_x, T)
 
     def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
@@ -133,23 +186,24 @@ class BetaGeoModel:
         """
         r, alpha, a, b = self._params()
         x, t_x, T = _validated(summary)
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + a / (b + x) * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            odds = a / (b + x) * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+            return np.where(a == 0, 1.0, 1.0 / (1.0 + odds))
 
     def p_no_purchase_if_alive(self, summary: pd.DataFrame, t: float) -> np.ndarray:
-        """P(no purchase in the next ``t`` units | alive), for customers without a repeat purchase.
+        """P(no purchase in the next ``t`` units | alive): ((alpha+T)/(alpha+T+t))^(r+x).
 
-        Their rate's posterior is Gamma(r, alpha + T), so this is ((alpha+T)/(alpha+T+t))^r.
+        The rate's posterior given x repeat purchases by T is Gamma(r + x, alpha + T).
         """
         r, alpha, _, _ = self._params()
-        _, _, T = _validated(summary)
-        return ((alpha + T) / (alpha + T + t)) ** r
+        x, _, T = _validated(summary)
+        return ((alpha + T) / (alpha + T + t)) ** (r + x)
 
     def _p_alive_raw(self, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = self._params()
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             odds = a / (b + x - 1.0) * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
-            return np.where(x > 0, 1.0 / (1.0 + odds), 1.0)
+            return np.where((x > 0) & (a > 0), 1.0 / (1.0 + odds), 1.0)
 
     def _params(self) -> tuple[float, float, float, float]:
         if not hasattr(self, "params_"):
@@ -158,8 +212,28 @@ class BetaGeoModel:
         return p["r"], p["alpha"], p["a"], p["b"]
 
 
+def _edges(r: float, a: float, b: float) -> tuple[str, ...]:
+    """The :data:`EDGES` fitted parameters rest on (empty for an interior fit)."""
+    found = []
+    if a == 0:
+        found.append("no_dropout")
+    elif b == 0:
+        found.append("dropout_certain")
+    elif a + b >= _SAME_DROPOUT:
+        found.append("same_dropout")
+    elif a + b <= _ALL_OR_NOTHING:
+        found.append("all_or_nothing")
+    if r >= _SAME_RATE:
+        found.append("same_rate")
+    return tuple(found)
+
+
 def _expected_if_alive(r, alpha, a, b, x, T, t) -> np.ndarray:
     """E[purchases in (T, T+t] | alive at T, x repeat purchases] (FHL 2005 eq. 10 without P(alive))."""
+    if a == 0:  # no dropout: the NBD's (r + x) t / (alpha + T)
+        return (r + x) * t / (alpha + T)
+    if b == 0:  # dropout certain at the next purchase: at most one more, P(one within t)
+        return 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x)
     z = t / (alpha + T + t)
     with np.errstate(all="ignore"):
         tail = (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
@@ -202,96 +276,9 @@ def _validated(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return x, t_x, T
 
 
-_BOUND = 15.0  # on the optimiser's log / logit scale
-
-
 def _natural(theta: np.ndarray, scale: float) -> tuple[float, float, float, float]:
-    """(r, alpha, a, b) from (log r, log alpha/scale, logit a/(a+b), log(a+b))."""
-    r, alpha = np.exp(theta[0]), np.exp(theta[1]) * scale
+    """(r, alpha, a, b) from (log r, log alpha/(r scale), logit a/(a+b), log(a+b))."""
+    r = np.exp(theta[0])
+    alpha = np.exp(theta[0] + theta[1]) * scale
     mu, kappa = expit(theta[2]), np.exp(theta[3])
     return float(r), float(alpha), float(mu * kappa), float((1.0 - mu) * kappa)
-
-
-class _Triples:
-    """Distinct (x, t_x, T) triples with counts, factorised so special functions run per distinct x."""
-
-    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
-        (self.ix, self.it, self.iT), self.w, (self.ux, self.ut, self.uT) = _distinct_rows(x, t_x, T)
-        self.wx = np.bincount(self.ix, weights=self.w, minlength=len(self.ux))
-
-    def subsample(self, size: int) -> "_Triples":
-        """Every k-th triple (in sorted order), reweighted to the same total: a cheap warm start."""
-        step = max(1, len(self.w) // size)
-        keep = np.arange(0, len(self.w), step)
-        out = object.__new__(_Triples)
-        out.ix, out.it, out.iT = self.ix[keep], self.it[keep], self.iT[keep]
-        out.w = self.w[keep] * (self.w.sum() / self.w[keep].sum())
-        out.ux, out.ut, out.uT = self.ux, self.ut, self.uT
-        out.wx = np.bincount(out.ix, weights=out.w, minlength=len(out.ux))
-        return out
-
-
-def _distinct_rows(*columns: np.ndarray):
-    """Codes of the distinct rows of a few float columns (sorted), their counts, and each column's values."""
-    codes, uniques = zip(*(_codes(c) for c in columns))
-    key = np.zeros(len(columns[0]), dtype="int64")
-    for c, u in zip(codes, uniques):
-        key = key * len(u) + c
-    keys, counts = np.unique(key, return_counts=True)
-    split = []
-    for u in reversed(uniques):
-        split.append(keys % len(u))
-        keys = keys // len(u)
-    return tuple(reversed(split)), counts.astype("float64"), uniques
-
-
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(np.asarray(values, dtype="float64"), sort=True)
-    return codes.astype("int64"), np.asarray(uniques, dtype="float64")
-
-
-def _dot(u: np.ndarray, v: np.ndarray) -> float:
-    """Sum of products without BLAS (whose thread start-up dominates on these vector sizes)."""
-    return float(np.multiply(u, v).sum())
-
-
-def _log_likelihood(r, alpha, a, b, d: _Triples, *, gradient: bool = False):
-    """Weighted BG/NBD log-likelihood (and its gradient in r, alpha, a, b).
-
-    The beta-function ratios are products over the integer x,
-    B(a, b+x)/B(a, b) = prod_{j<x} (b+j)/(a+b+j), summed as logs: exact even
-    when a and b are huge (where betaln differences cancel catastrophically).
-    """
-    ux, w = d.ux, d.w
-    xi = ux.astype("int64")
-    j = np.arange(int(xi.max()) if len(xi) else 0, dtype="float64")
-    cum = lambda terms: np.concatenate([[0.0], np.cumsum(terms)])  # noqa: E731
-    l2 = cum(-np.log1p(a / (b + j)))  # l2[x] = log B(a, b+x) / B(a, b)
-    prev = np.maximum(xi - 1, 0)
-    repeat_u = xi > 0
-    b2 = l2[xi]
-    b3 = np.where(repeat_u, np.log(a) - np.log(a + b + ux - 1.0) + l2[prev], -np.inf)
-    a1 = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-    log_aT, log_at = np.log(alpha + d.uT), np.log(alpha + d.ut)
-    rx = (r + ux)[d.ix]
-    lT, lt = log_aT[d.iT], log_at[d.it]
-    a2 = b2[d.ix] - rx * lT
-    a3 = b3[d.ix] - rx * lt
-    s2 = expit(a2 - a3)  # share of the "still alive at T" branch (1 for x = 0)
-    ll = float(_dot(d.wx, a1) + _dot(w, a2) - _dot(w, np.log(s2)))  # log(e^a2 + e^a3) = a2 - log(s2)
-    if not gradient:
-        return ll
-    s3 = 1.0 - s2
-    n_ux = len(ux)
-    S2 = np.bincount(d.ix, weights=w * s2, minlength=n_ux)
-    S3 = np.bincount(d.ix, weights=w * s3, minlength=n_ux)
-    ca = cum(-1.0 / (a + b + j))  # d l2[x] / da
-    cb = cum(a / ((b + j) * (a + b + j)))  # d l2[x] / db
-    last = 1.0 / (a + b + ux - 1.0)
-    d3a = np.where(repeat_u, 1.0 / a - last + ca[prev], 0.0)
-    d3b = np.where(repeat_u, -last + cb[prev], 0.0)
-    g_r = _dot(d.wx, digamma(r + ux) - digamma(r) + np.log(alpha)) - _dot(w, s2 * lT + s3 * lt)
-    g_alpha = d.wx.sum() * r / alpha - _dot(w, rx * (s2 / (alpha + d.uT[d.iT]) + s3 / (alpha + d.ut[d.it])))
-    g_a = _dot(S2, ca[xi]) + _dot(S3, d3a)
-    g_b = _dot(S2, cb[xi]) + _dot(S3, d3b)
-    return ll, np.array([g_r, g_alpha, g_a, g_b])

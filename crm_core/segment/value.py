@@ -14,8 +14,12 @@
   purchase long ago is never read as "safe".
 - ``churn_risk``: low < bands[0] <= medium < bands[1] <= high.
 
-When a model cannot be fitted, its columns stay missing (``<NA>``) and the
-reason is returned; no number is invented.
+A fit that rests on an edge of its parameters (no dropout, same spend...) is a
+legitimate answer and is described in a note (:mod:`.value_notes`); with no
+dropout, repeat buyers' churn score too is the chance of no purchase within
+the horizon. When a model truly cannot be fitted, a stated rule
+(:mod:`.value_fallback`) fills the columns so that customers are still
+ranked, and a note says which rule; CLV is never left empty in silence.
 """
 
 from __future__ import annotations
@@ -28,18 +32,16 @@ import pandas as pd
 from crm_core.segment.bgnbd import BetaGeoModel, ModelFitFailed
 from crm_core.segment.gamma_gamma import GammaGammaModel
 from crm_core.segment.settings import ValueConfig
+from crm_core.segment.value_fallback import HISTORY_RULE, history_rule, own_average_spend
+from crm_core.segment.value_notes import (VALUE_NOTE_PREFIX, edge_note, fallback_note, spend_fallback_note,
+                                          value_notes)
 
 VALUE_COLUMNS = ("expected_purchases", "clv", "p_alive", "churn_score", "churn_risk")
 CHURN_LEVELS = ("low", "medium", "high")
 
 
-VALUE_NOTE_PREFIX = "value model:"
-"""Every note of this module starts so: pages pick the value model's notes out of a run's notes by it."""
-
-
-def value_notes(notes) -> list[str]:
-    """The notes that say why CLV, expected purchases or P(alive) are missing or simplified."""
-    return [n for n in notes if str(n).startswith(VALUE_NOTE_PREFIX)]
+__all__ = ["VALUE_COLUMNS", "VALUE_NOTE_PREFIX", "ValueResult", "churn_bands", "predict_value",
+           "purchase_day_summary", "value_notes"]
 
 
 @dataclass(frozen=True)
@@ -93,41 +95,42 @@ def predict_value(features: pd.DataFrame, config: ValueConfig) -> ValueResult:
         features: :func:`crm_core.features.customer_features` output.
         config: horizon, discounting, time unit, churn bands, fit limits.
     Returns:
-        A :class:`ValueResult`; its ``params['clv_model']`` holds
-        ``r, alpha, a, b, p, q, gamma, time_unit, log_likelihood`` (None when unfitted)
-        and ``reasons`` says why any column is empty.
+        A :class:`ValueResult`; its ``params['clv_model']`` holds ``r, alpha, a, b, p, q, gamma,
+        time_unit, log_likelihood`` (None when unfitted), ``method`` (``bgnbd`` or ``history_rule``),
+        ``bgnbd_edges``, ``spend`` (``gamma_gamma`` or ``own_average``), ``spend_edges``,
+        ``spend_log_likelihood`` and ``mean_spend``; ``reasons`` holds the notes.
     """
     summary = purchase_day_summary(features, config.time_unit_days)
-    frame = pd.DataFrame(
-        {
-            "expected_purchases": pd.array([pd.NA] * len(summary), dtype="Float64"),
-            "clv": pd.array([pd.NA] * len(summary), dtype="Float64"),
-            "p_alive": pd.array([pd.NA] * len(summary), dtype="Float64"),
-            "churn_score": pd.array([pd.NA] * len(summary), dtype="Float64"),
-        },
-        index=summary.index,
-    )
-    model = {k: None for k in ("r", "alpha", "a", "b", "p", "q", "gamma", "log_likelihood")}
-    model.update(time_unit=config.time_unit, horizon_days=config.horizon_days,
-                 discount_rate=config.discount_rate, one_off_rule="p_no_purchase_in_horizon_modified_bgnbd")
+    frame = pd.DataFrame(index=summary.index)
+    model = {k: None for k in ("r", "alpha", "a", "b", "p", "q", "gamma", "log_likelihood", "spend_log_likelihood",
+                               "mean_spend")}
+    model.update(time_unit=config.time_unit, horizon_days=config.horizon_days, discount_rate=config.discount_rate,
+                 one_off_rule="p_no_purchase_in_horizon_modified_bgnbd", method="bgnbd", bgnbd_edges=[],
+                 spend="gamma_gamma", spend_edges=[])
     reasons: list[str] = []
     horizon = config.horizon_days / config.time_unit_days
 
     try:
         bg = BetaGeoModel(config.max_iter, config.min_repeat_customers).fit(summary)
     except ModelFitFailed as exc:
-        reasons.append(f"{VALUE_NOTE_PREFIX} {exc}")
-        frame["churn_risk"] = pd.array([pd.NA] * len(frame), dtype="string")
-        return ValueResult(frame, {"clv_model": model}, tuple(reasons))
-    model.update(bg.params_, log_likelihood=bg.log_likelihood_)
+        rule = history_rule(features, config.horizon_days)
+        for column in ("expected_purchases", "clv", "p_alive", "churn_score"):
+            frame[column] = _finite(rule[column])
+        frame["churn_risk"] = churn_bands(frame["churn_score"], config.churn_bands)
+        model.update(method="history_rule", spend=None, rule=HISTORY_RULE.format(h=config.horizon_days))
+        reasons.append(fallback_note(str(exc), HISTORY_RULE.format(h=config.horizon_days)))
+        return ValueResult(frame[list(VALUE_COLUMNS)], {"clv_model": model}, tuple(reasons))
+    model.update(bg.params_, log_likelihood=bg.log_likelihood_, bgnbd_edges=list(bg.edges_))
+    reasons.extend(_bgnbd_notes(bg, config))
 
     with np.errstate(all="ignore"):
         expected = bg.expected_purchases(summary, horizon)
         repeat = summary["frequency"].to_numpy() > 0
         p_mod = bg.p_alive_one_off(summary)
         p_alive = np.where(repeat, bg.p_alive(summary), p_mod)
-        no_purchase = 1.0 - p_mod * (1.0 - bg.p_no_purchase_if_alive(summary, horizon))
-        churn = np.where(repeat, 1.0 - p_alive, no_purchase)
+        no_purchase = 1.0 - p_alive * (1.0 - bg.p_no_purchase_if_alive(summary, horizon))
+        # without dropout P(alive) is 1 for every repeat buyer: read churn as no purchase within the horizon
+        churn = no_purchase if "no_dropout" in bg.edges_ else np.where(repeat, 1.0 - p_alive, no_purchase)
     frame["expected_purchases"] = _finite(expected)
     frame["p_alive"] = _finite(p_alive)
     frame["churn_score"] = _finite(churn)
@@ -138,18 +141,26 @@ def predict_value(features: pd.DataFrame, config: ValueConfig) -> ValueResult:
     try:
         gg = GammaGammaModel(config.max_iter, config.min_repeat_customers).fit(summary)
     except ModelFitFailed as exc:
-        reasons.append(f"{VALUE_NOTE_PREFIX} CLV is empty because spend per purchase could not be fitted "
-                       f"(Gamma-Gamma): {exc}")
+        spend, median = own_average_spend(summary)
+        model.update(spend="own_average", mean_spend=median)
+        reasons.append(spend_fallback_note(str(exc), median))
     else:
-        model.update(gg.params_)
         spend = gg.expected_spend(summary)
-        if config.discount_rate > 0:
-            purchases = _discounted_purchases(bg, summary, config)
-        else:
-            purchases = expected
-        frame["clv"] = _finite(purchases * spend)
+        model.update(gg.params_, spend_log_likelihood=gg.log_likelihood_, mean_spend=gg.mean_spend_,
+                     spend_edges=list(gg.edges_))
+        reasons.extend(edge_note(e, horizon_days=config.horizon_days, spend=gg.mean_spend_) for e in gg.edges_)
+    purchases = _discounted_purchases(bg, summary, config) if config.discount_rate > 0 else expected
+    frame["clv"] = _finite(purchases * spend)
     frame["churn_risk"] = churn_bands(frame["churn_score"], config.churn_bands)
-    return ValueResult(frame, {"clv_model": model}, tuple(reasons))
+    return ValueResult(frame[list(VALUE_COLUMNS)], {"clv_model": model}, tuple(reasons))
+
+
+def _bgnbd_notes(bg: BetaGeoModel, config: ValueConfig) -> list[str]:
+    """A note per edge of the purchase model, with the figure a marketer needs."""
+    p = bg.params_
+    dropout = p["a"] / (p["a"] + p["b"]) if p["a"] + p["b"] > 0 else 0.0
+    gap = p["alpha"] / p["r"] * config.time_unit_days
+    return [edge_note(e, horizon_days=config.horizon_days, dropout=dropout, gap_days=gap) for e in bg.edges_]
 
 
 def _discounted_purchases(bg: BetaGeoModel, summary: pd.DataFrame, config: ValueConfig) -> np.ndarray:

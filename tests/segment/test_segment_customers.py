@@ -72,7 +72,7 @@ def test_no_customers_gives_empty_frames_and_reasons():
     assert r.clusters.empty and r.reasons
 
 
-def test_a_handful_of_customers_still_get_segments_without_invented_value():
+def test_a_handful_of_customers_are_ranked_by_the_stated_history_rule():
     tx = make_tx([
         {"customer_id": "A", "invoice_id": "1", "invoice_date": "2024-01-01", "amount": 10.0},
         {"customer_id": "B", "invoice_id": "2", "invoice_date": "2024-05-01", "amount": 30.0},
@@ -80,8 +80,12 @@ def test_a_handful_of_customers_still_get_segments_without_invented_value():
     ])
     r = segment_customers(customer_features(tx, AS_OF))
     assert r.customers["rfm_segment"].notna().all()
-    assert r.customers["clv"].isna().all() and r.customers["churn_risk"].isna().all()
-    assert any("BG/NBD needs at least" in reason for reason in r.reasons)
+    c = r.customers
+    assert c[["expected_purchases", "clv", "p_alive", "churn_score", "churn_risk"]].notna().all().all()
+    assert c.loc["B", "clv"] > c.loc["A", "clv"] and c.loc["B", "churn_score"] < c.loc["A", "churn_score"]
+    assert r.params["clv_model"]["method"] == "history_rule" and r.params["clv_model"]["r"] is None
+    note = next(reason for reason in r.reasons if "BG/NBD needs at least" in reason)
+    assert "simple rule instead" in note and "days since the last purchase" in note
 
 
 def test_from_dict_rejects_unknown_keys():

@@ -78,17 +78,23 @@ def test_churn_bands_boundaries():
     assert churn_bands(score, (0.33, 0.66)).tolist() == ["low", "low", "medium", "medium", "high", "high", pd.NA]
 
 
-def test_too_few_repeat_buyers_leaves_value_empty_with_a_reason():
+def test_too_few_repeat_buyers_fall_back_to_the_history_rule_and_say_so():
     tx = make_tx([
         {"customer_id": str(i), "invoice_id": f"I{i}", "invoice_date": "2024-01-0%d" % (1 + i % 9), "amount": 10.0}
         for i in range(30)
     ] + [{"customer_id": "0", "invoice_id": "J0", "invoice_date": "2024-03-01", "amount": 10.0}])
     features = customer_features(tx, AS_OF)
     result = predict_value(features, ValueConfig())
-    assert result.frame.isna().all().all()  # NA, never NaN or an invented number
-    assert result.frame["clv"].dtype == "Float64"
-    assert any("only 1 customers bought on more than one day" in r for r in result.reasons)
-    assert result.params["clv_model"]["r"] is None
+    frame = result.frame
+    assert frame.notna().all().all() and frame["clv"].dtype == "Float64"
+    # the rule, as stated: churn = recency / (recency + horizon); P(alive) = 1 - churn
+    recency = features["recency_days"].to_numpy(float)
+    np.testing.assert_allclose(frame["churn_score"].to_numpy(float), recency / (recency + 365))
+    np.testing.assert_allclose(frame["p_alive"].to_numpy(float), 365 / (recency + 365))
+    assert frame.loc["0", "clv"] > frame.loc["1", "clv"]  # the one repeat buyer ranks first
+    assert [r for r in result.reasons if "only 1 customers bought on more than one day" in r]
+    assert "simple rule" in result.reasons[0] and result.reasons[0].startswith("value model:")
+    assert result.params["clv_model"]["r"] is None and result.params["clv_model"]["method"] == "history_rule"
 
 
 def test_invalid_summary_is_refused():
@@ -128,9 +134,9 @@ def test_dates_later_than_as_of_do_not_leak():
     assert customer_features(tx, dt.date(2024, 6, 30)).loc["1", "purchase_days"] == 1
 
 
-def test_a_failed_spend_fit_says_why_clv_is_empty_where_pages_look(value_run, monkeypatch):
+def test_a_failed_spend_fit_uses_own_average_spend_and_says_so_where_pages_look(value_run, monkeypatch):
     """The Gamma-Gamma note once started with "clv:" and the pages, which look for the value model's
-    notes, dropped it: CLV was empty with no reason shown."""
+    notes, dropped it: CLV was empty with no reason shown. Now CLV uses a stated rule, said where pages look."""
     from crm_core.segment import value as value_module
     from crm_core.views.runs import RunInfo
 
@@ -140,7 +146,15 @@ def test_a_failed_spend_fit_says_why_clv_is_empty_where_pages_look(value_run, mo
     monkeypatch.setattr(value_module.GammaGammaModel, "fit", refuse)
     features, _ = value_run
     result = predict_value(features, ValueConfig(time_unit="days"))
-    assert result.frame["clv"].isna().all() and result.frame["p_alive"].notna().all()
+    frame = result.frame
+    assert frame["clv"].notna().all() and frame["p_alive"].notna().all()
+    summary = purchase_day_summary(features, 1)
+    own = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    spend = frame["clv"].to_numpy(float) / frame["expected_purchases"].to_numpy(float)
+    np.testing.assert_allclose(spend[own.to_numpy()], summary.loc[own, "monetary_value"].to_numpy(), rtol=1e-9)
+    median = float(summary.loc[own, "monetary_value"].median())
+    np.testing.assert_allclose(spend[~own.to_numpy()], median, rtol=1e-9)
+    assert result.params["clv_model"]["spend"] == "own_average"
     assert value_module.value_notes(result.reasons) == list(result.reasons) and len(result.reasons) == 1
     run = RunInfo(1, 1, "u", "succeeded", AS_OF, "ann", None, None, "c", "d", params={"notes": list(result.reasons)})
-    assert "CLV is empty" in run.value_model_note and "does not vary" in run.value_model_note
+    assert "own average spend" in run.value_model_note and "does not vary" in run.value_model_note
