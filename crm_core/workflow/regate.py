@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,11 +37,11 @@ import pyarrow.json as pajson
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, bindparam, cast, func, select, text, update
 from sqlalchemy.orm import Session
 
-from crm_core.errors import ValidationError
 from crm_core.gate import FACT_FIELDS, GateConfig, Policy, evaluate_rules, facts_frame
 from crm_core.store.audit_log import record_event
 from crm_core.store.bulk import bulk_insert
 from crm_core.store.models import Offer, PipelineRun
+from crm_core.workflow.fact_updates import checked_updates
 from crm_core.workflow.policy_lookup import workspace_policy
 
 UNDECIDED = ("pending", "flagged")
@@ -111,7 +111,7 @@ def regate_offers(session: Session, offer_ids, *, policy: Policy | None = None,
             an offer not in ``offer_ids``.
     """
     ids = sorted({int(i) for i in offer_ids})
-    updates = _checked_updates(fact_updates, set(ids))
+    updates = checked_updates(fact_updates, set(ids))
     results: dict[int, RegateResult] = {}
     for start in range(0, len(ids), IN_CHUNK):
         chunk = ids[start:start + IN_CHUNK]
@@ -313,48 +313,3 @@ def _record(session: Session, result: RegateResult, *, offer_ids: list[int] | No
         after["offer_ids"] = offer_ids
     record_event(session, actor=SYSTEM_ACTOR, role=SYSTEM_ACTOR, action="offers.regate", entity="workspace",
                  entity_id=result.workspace_id, after=after, workspace_id=result.workspace_id)
-
-
-# --------------------------------------------------------------------------- fact updates
-
-
-_KINDS = {name: kind for name, (kind, _) in FACT_FIELDS.items()}
-
-
-def _checked_updates(fact_updates, offer_ids: set[int]) -> dict[int, dict]:
-    """``fact_updates`` with offer ids as ints and values of the facts' types; ValidationError otherwise."""
-    out: dict[int, dict] = {}
-    for offer_id, facts in (fact_updates or {}).items():
-        offer_id = int(offer_id)
-        if offer_id not in offer_ids:
-            raise ValidationError(f"fact_updates names offer {offer_id}, which is not among the offers to re-gate; "
-                                  "pass its id in offer_ids too.")
-        if not isinstance(facts, Mapping):
-            raise ValidationError(f"fact_updates[{offer_id}] must be a dict of fact name -> value.")
-        out[offer_id] = {name: _fact_value(offer_id, name, value) for name, value in facts.items()}
-    return out
-
-
-def _fact_value(offer_id: int, name: str, value):
-    """One updated fact as the stored facts hold it (None, or a value of the fact's type)."""
-    kind = _KINDS.get(name)
-    if kind is None:
-        raise ValidationError(f"fact_updates[{offer_id}]: unknown fact {name!r}; known facts: {sorted(_KINDS)}.")
-    if value is None:
-        return None
-    ok = {pa.bool_(): isinstance(value, (bool, np.bool_)),
-          pa.string(): isinstance(value, str),
-          pa.int64(): isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, bool)
-          and float(value).is_integer(),
-          pa.float64(): isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, bool)
-          and np.isfinite(float(value))}[kind]
-    if not ok:
-        raise ValidationError(f"fact_updates[{offer_id}]: {name} must be {_WORD[kind]} or None, not {value!r}.")
-    if kind == pa.bool_():
-        return bool(value)
-    if kind == pa.int64():
-        return int(value)
-    return float(value) if kind == pa.float64() else value
-
-
-_WORD = {pa.bool_(): "True or False", pa.string(): "text", pa.int64(): "a whole number", pa.float64(): "a number"}
