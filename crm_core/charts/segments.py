@@ -82,7 +82,8 @@ def rf_heatmap(customers: pd.DataFrame) -> go.Figure:
     """Customers per recency score (rows) x frequency score (columns), 5 x 5.
 
     Hovers add the mean monetary when ``monetary`` is present; each cell's
-    ``customdata`` is [R, F].
+    ``customdata`` is [R, F]. An empty frequency column gets a note under the
+    chart saying why (:func:`empty_frequency_note`).
     """
     title = "Recency x frequency scores"
     if customers.empty:
@@ -109,7 +110,27 @@ def rf_heatmap(customers: pd.DataFrame) -> go.Figure:
     ))
     fig.update_layout(title=title, xaxis_title="Frequency score", yaxis_title="Recency score (5 = most recent)",
                       **_LAYOUT)
+    note = empty_frequency_note(counts.sum(axis=0), float((f == 1).mean()))
+    if note:
+        fig.add_annotation(text=note, xref="paper", yref="paper", x=0.0, y=-0.3, showarrow=False, xanchor="left",
+                           align="left", font=dict(size=11, color="#57606a"))
+        fig.update_layout(margin=dict(b=110))
     return fig
+
+
+def empty_frequency_note(per_f_score, f1_share: float) -> str | None:
+    """Why frequency columns are empty: ties at one purchase all score F1 (None when none is empty).
+
+    Args:
+        per_f_score: customers per F score 1..5.
+        f1_share: share of customers at F1.
+    """
+    counts = np.asarray(per_f_score)
+    empty = [f"F{s}" for s in range(2, 6) if counts[s - 1] == 0 and counts[s:].sum() > 0]
+    if not empty or counts.sum() == 0:
+        return None
+    return (f"No customer scores {' or '.join(empty)}: {f1_share:.0%} of customers bought once and share the "
+            "lowest score, F1<br>(customers with equal values always get equal scores), so the next scores start higher.")
 
 
 def cluster_scatter(points: pd.DataFrame, personas: pd.Series | None = None) -> go.Figure:

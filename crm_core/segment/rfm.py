@@ -5,7 +5,9 @@ lowest rank among the customers over their number (``rank(method="min") / n``):
 tied values always share a score, and the lowest value always scores 1, so when
 most customers bought once those one-off buyers are F1 (New, Promising, Lost)
 rather than lifted to the middle score by their own number.
-Recency is scored on ``-recency_days`` so that recent buyers score high.
+Recency, by default, is scored in day bands of the shop's buying rhythm
+(:mod:`crm_core.segment.recency`); with the percentile rule it is scored on
+``-recency_days`` so that recent buyers score high.
 Segments come from the grid of R against FM = (F + M) / 2 in
 :mod:`crm_core.segment.settings`, the first matching box winning.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crm_core.segment.recency import RecencyBands, recency_scores
 from crm_core.segment.settings import SEGMENT_CODES, RfmConfig
 
 
@@ -117,17 +120,21 @@ def score(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
     return pd.Series((5 * rank + n - 1) // n, index=values.index, dtype="int64")
 
 
-def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
+def rfm_scores(features: pd.DataFrame, bands: RecencyBands | None = None) -> pd.DataFrame:
     """R, F and M scores of every customer.
 
     Args:
         features: :func:`crm_core.features.customer_features` output.
+        bands: recency day bands (:func:`crm_core.segment.recency.recency_bands`); None or the
+            percentile rule: R by percentile of the whole base.
     Returns:
         A frame with the same index and int64 columns ``r_score, f_score, m_score``.
     """
+    by_rhythm = recency_scores(features["recency_days"], bands) if bands is not None else None
     return pd.DataFrame(
         {
-            "r_score": score(features["recency_days"], higher_is_better=False),
+            "r_score": by_rhythm if by_rhythm is not None else score(features["recency_days"],
+                                                                     higher_is_better=False),
             "f_score": score(features["frequency"]),
             "m_score": score(features["monetary"]),
         },

@@ -10,6 +10,7 @@ import pandas as pd
 
 from crm_core.segment.cluster import cluster_customers
 from crm_core.segment.personas import describe_clusters
+from crm_core.segment.recency import recency_bands
 from crm_core.segment.rfm import assign_segments, rfm_scores
 from crm_core.segment.settings import SEGMENT_CODES, SegmentConfig
 from crm_core.segment.value import predict_value
@@ -33,8 +34,9 @@ class SegmentResult:
         clusters: indexed by cluster: size, share, persona, persona_name,
             description, median_* and z_* profile columns.
         params: JSON-ready: ``clv_model`` {r, alpha, a, b, p, q, gamma,
-            time_unit, log_likelihood, ...}, ``cluster_sizes``, ``clustering``
-            (method, k, silhouettes, features), ``segment_sizes``.
+            time_unit, log_likelihood, ...}, ``rfm`` (recency rule, the shop's median
+            days between purchases, the R day bands, the F1 share), ``cluster_sizes``,
+            ``clustering`` (method, k, silhouettes, features), ``segment_sizes``.
         reasons: why a model could not be fitted or a step was simplified.
         timings: seconds per stage (rfm, cluster, value); not deterministic.
     """
@@ -65,7 +67,10 @@ def segment_customers(
     reasons: list[str] = []
 
     start = time.perf_counter()
-    scores = rfm_scores(features)
+    bands = recency_bands(features, config.rfm)
+    if bands.reason:
+        reasons.append(f"segments: {bands.reason}")
+    scores = rfm_scores(features, bands)
     segments = assign_segments(scores, config.rfm)
     timings["rfm"] = time.perf_counter() - start
 
@@ -98,6 +103,7 @@ def segment_customers(
 
     params = {
         **value.params,
+        "rfm": {**bands.to_dict(), "f1_share": _f1_share(scores)},
         "cluster_sizes": {str(k): int(v) for k, v in clusters["size"].items()},
         "clustering": {
             "method": config.cluster.method,
@@ -112,6 +118,11 @@ def segment_customers(
         },
     }
     return SegmentResult(customers, clusters, params, tuple(reasons), timings)
+
+
+def _f1_share(scores: pd.DataFrame) -> float:
+    """Share of customers at F1 (ties at one purchase: above 40 % no customer scores F2)."""
+    return round(float((scores["f_score"] == 1).mean()), 6) if len(scores) else 0.0
 
 
 def _empty_clusters() -> pd.DataFrame:

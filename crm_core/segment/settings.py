@@ -74,15 +74,35 @@ CLUSTER_METHODS = ("kmeans", "gmm", "hierarchical")
 TIME_UNITS = {"days": 1, "weeks": 7}
 
 
+RECENCY_RULES = ("rhythm", "percentile")
+
+
 @dataclass(frozen=True)
 class RfmConfig:
-    """The RFM grid (see the module docstring) in precedence order."""
+    """The RFM grid (see the module docstring) in precedence order, and how recency is scored.
+
+    ``recency = "rhythm"`` scores R in day bands, ``recency_multiples`` (R5, R4, R3, R2 upper
+    limits) times the shop's median days between purchases (:mod:`crm_core.segment.recency`);
+    ``"percentile"`` by percentile of the whole base, like F and M.
+    """
 
     grid: tuple[tuple[str, int, int, float, float], ...] = DEFAULT_GRID
+    recency: str = "rhythm"
+    recency_multiples: tuple[float, float, float, float] = (0.5, 1.0, 2.0, 4.0)
+    min_rhythm_customers: int = 20
 
     def __post_init__(self) -> None:
         grid = tuple(tuple(box) for box in self.grid)
         object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "recency_multiples", tuple(float(m) for m in self.recency_multiples))
+        if self.recency not in RECENCY_RULES:
+            raise ConfigError(f"segment.rfm.recency = {self.recency!r}; use 'rhythm' or 'percentile'")
+        multiples = self.recency_multiples
+        if len(multiples) != 4 or not all(b > a for a, b in zip((0.0,) + multiples[:-1], multiples)):
+            raise ConfigError(f"segment.rfm.recency_multiples = {list(multiples)}; give four increasing positive "
+                              "multiples of the median days between purchases (R5, R4, R3, R2), e.g. [0.5, 1, 2, 4]")
+        if self.min_rhythm_customers < 2:
+            raise ConfigError("segment.rfm.min_rhythm_customers must be at least 2")
         for box in grid:
             if len(box) != 5 or box[0] not in SEGMENT_CODES:
                 raise ConfigError(
