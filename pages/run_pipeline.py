@@ -11,7 +11,8 @@ from app.shell import KpiCard, format_count, guard_page, kpi_row, show_error, sh
 from crm_core.config import Config
 from crm_core.errors import NextBestError
 from crm_core.segment.settings import CLUSTER_METHODS
-from crm_core.services.pipeline import run_pipeline, today_in
+from crm_core.services.pipeline import run_pipeline
+from crm_core.views.workspaces import today_in
 from crm_core.workflow.policies import active_policy, find_policy, known_policy_names
 from crm_core.views import runs
 

@@ -42,7 +42,7 @@ def run_verify(args) -> int:
     """Execute ``audit verify``; returns 0 (intact) or 1 (broken, truncated or rewritten)."""
     from crm_core.cli.common import open_database
 
-    report = verify_audit_chain(open_database(args.db), expect_head=args.expect_head)
+    report = verify_audit_chain(open_database(args.db, upgrade=False), expect_head=args.expect_head)
     for line in report_lines(report):
         print(line)
     return INTACT if report.ok else BROKEN

@@ -12,7 +12,7 @@ from typing import Iterator
 from crm_core.auth import SYSTEM_CLI, Actor
 from crm_core.auth.users import get_user
 from crm_core.config import Config, load_config
-from crm_core.errors import NotFound, PermissionDenied
+from crm_core.errors import ConfigError, NotFound, PermissionDenied
 from crm_core.store import Database, default_url
 
 
@@ -26,10 +26,22 @@ def add_db_options(parser: argparse.ArgumentParser, *, temporary_default: bool =
                         help="acting user, recorded on every change (default: the system principal 'cli')")
 
 
-def open_database(url: str | None) -> Database:
-    """The Database for ``url`` (or the default), upgraded to the newest schema."""
+def open_database(url: str | None, *, upgrade: bool = True) -> Database:
+    """The Database for ``url`` (or the default), upgraded to the newest schema.
+
+    With ``upgrade=False`` nothing is written (an auditor's copy stays as it was): a
+    database at an older revision is refused with what to do instead.
+    """
     db = Database.open(url or default_url())
-    db.upgrade()
+    if upgrade:
+        db.upgrade()
+        return db
+    from crm_core.store.migrate import current_revision, head_revision
+
+    found, newest = current_revision(db), head_revision()
+    if found != newest:
+        raise ConfigError(f"The database is at schema revision {found or 'none'}, this NextBest expects {newest}: "
+                          "upgrade a copy with 'python -m crm_core setup --db URL --no-demo' and check that.")
     return db
 
 

@@ -20,7 +20,6 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import update
@@ -37,7 +36,7 @@ from crm_core.store.audit_log import record_event
 from crm_core.store.contact_history import read_exported_offers
 from crm_core.store.models import PipelineRun, utc_now
 from crm_core.store.run_store import persist_run_results
-from crm_core.views.workspaces import WorkspaceInfo
+from crm_core.views.workspaces import WorkspaceInfo, today_in
 from crm_core.workflow.policies import active_policy
 
 STAGES = ("load", "features", "segments", "offers", "audit", "persist")
@@ -85,15 +84,6 @@ def check_as_of(tx: pd.DataFrame, as_of: dt.date, margin_days: int) -> None:
             f"The as-of date {as_of:%d %b %Y} is outside the data: sales run from {first:%d %b %Y} to "
             f"{last:%d %b %Y}. Choose a date from {first:%d %b %Y} to {latest:%d %b %Y} "
             f"(at most {margin_days} days after the last sale; [pipeline] as_of_margin_days).")
-
-
-def today_in(workspace: WorkspaceInfo) -> dt.date:
-    """Today's date in the workspace's time zone (UTC when the zone is unknown)."""
-    try:
-        zone = ZoneInfo(workspace.timezone)
-    except (KeyError, ValueError):
-        zone = dt.timezone.utc
-    return dt.datetime.now(zone).date()
 
 
 def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, as_of: dt.date | None = None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -53,3 +55,12 @@ def get_workspace(db, name: str) -> WorkspaceInfo:
 def default_workspace(workspaces: list[WorkspaceInfo]) -> WorkspaceInfo | None:
     """The workspace a new session opens on: the one set up first (the demo's shop, then the bank)."""
     return min(workspaces, key=lambda w: w.id) if workspaces else None
+
+
+def today_in(workspace: WorkspaceInfo) -> dt.date:
+    """Today's date in the workspace's time zone (UTC when the zone is unknown)."""
+    try:
+        zone = ZoneInfo(workspace.timezone)
+    except (KeyError, ValueError):
+        zone = dt.timezone.utc
+    return dt.datetime.now(zone).date()

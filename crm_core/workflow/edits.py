@@ -32,6 +32,7 @@ from crm_core.recommend.settings import SCENARIOS
 from crm_core.store.audit_log import record_event
 from crm_core.store.frames import read_products
 from crm_core.store.models import Customer, Offer, PipelineRun, Product, Workspace
+from crm_core.views import workspaces
 from crm_core.views.workspaces import workspace_info
 from crm_core.workflow.edit_inputs import customer_at, customer_lines, pair_exports, pair_holdings
 from crm_core.workflow.policy_lookup import workspace_policy
@@ -137,7 +138,6 @@ def _new_offer(db, s: Session, actor: Actor, run: PipelineRun, customer: Custome
                               f"{product.product_code} in this run.")
     # Imported here: crm_core.services.pipeline imports crm_core.workflow (policies), whose package
     # imports this module; at module level the two would meet half-initialised.
-    from crm_core.services.pipeline import today_in
 
     workspace = workspace_info(s.get(Workspace, run.workspace_id))
     gate_config = GateConfig.from_dict(dict((run.config_json or {}).get("gate") or {}))
@@ -145,7 +145,7 @@ def _new_offer(db, s: Session, actor: Actor, run: PipelineRun, customer: Custome
     frame = pd.DataFrame({"customer_id": pd.array([customer.customer_code], dtype="string"),
                           "product_id": pd.array([product.product_code], dtype="string"),
                           "scenario": pd.array([scenario], dtype="string"), "score": [0.0]})
-    gated = gate_offers(frame, _facts(db, s, run, customer, product, frame, today_in(workspace), gate_config),
+    gated = gate_offers(frame, _facts(db, s, run, customer, product, frame, workspaces.today_in(workspace), gate_config),
                         gate_config, policy).iloc[0]
     rank = int(s.scalar(select(func.max(Offer.rank)).where(Offer.run_id == run.id,
                                                            Offer.customer_id == customer.id)) or 0) + 1

@@ -118,3 +118,23 @@ def test_verify_on_postgresql_names_the_tampered_event(pg_db, capsys):
         s.execute(text("UPDATE audit_events SET reason = 'rewritten' WHERE id = :id"), {"id": events[0][0]})
     code, out = _verify(pg_db, capsys)
     assert code == 1 and f"event #{events[0][0]} does not match" in out
+
+
+def test_verify_never_writes_to_the_database_it_checks(tmp_path):
+    """An auditor's copy at an older schema revision is refused, not upgraded."""
+    import subprocess
+    import sys
+
+    from crm_core.store import Database
+    from crm_core.store.migrate import current_revision, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database.open(url)
+    upgrade(db, "0005")
+    p = subprocess.run([sys.executable, "-m", "crm_core", "audit", "verify", "--db", url], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2 and "schema revision 0005" in p.stderr
+    assert current_revision(db) == "0005"  # not upgraded
+    from sqlalchemy import inspect
+
+    assert "config_versions" not in inspect(db.engine).get_table_names()

@@ -9,7 +9,7 @@ from crm_core.config import Config
 from crm_core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from crm_core.gate import facts_column, offer_facts
 from crm_core.recommend.explain import render_explanations
-from crm_core.services import pipeline
+from crm_core.views import workspaces
 from crm_core.store import frames
 from crm_core.store.contact_history import read_exported_offers
 from crm_core.store.models import Customer, Offer, PipelineRun, Product, Transaction
@@ -22,7 +22,7 @@ from tests.workflow.gated_sample import (CONTACT_DATE, OPTED_OUT, UNKNOWN_CONSEN
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
     """The contact date of a hand-made offer is "today": pinned so facts can be compared."""
-    monkeypatch.setattr(pipeline, "today_in", lambda workspace: CONTACT_DATE)
+    monkeypatch.setattr(workspaces, "today_in", lambda workspace: CONTACT_DATE)
 
 
 def _codes(db, offer_id: int) -> tuple[str, str]:
