@@ -2,3 +2,7 @@
 
 The documented library API (README, "Library use") is re-exported here as the workflow modules land.
 """
+
+from crm_core.workflow.decisions import DecisionOutcome, decide_offers, reopen_offers, resubmit_offers
+
+__all__ = ["DecisionOutcome", "decide_offers", "reopen_offers", "resubmit_offers"]
