@@ -102,7 +102,7 @@ def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
         ``segment`` the RFM segment code and ``segment_label`` its English label.
         Sorted by score (descending), then customer and rank.
     """
-    families = _families(db, run_id) if family is not None else None
+    families = product_families(db, run_id) if family is not None else None
     stmt = _filtered(_offer_select(run_id), run_id, families, segment=segment, scenario=scenario,
                      family=family, min_score=min_score)
     stmt = stmt.order_by(Offer.score.desc(), Customer.customer_code, Offer.rank)
@@ -110,14 +110,14 @@ def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
         stmt = stmt.limit(max(int(limit), 0))
     frame = _read(db, stmt)
     if families is None:
-        families = _families(db, run_id, frame["product_pk"].unique().tolist())
-    return _shape(frame, families, _run_top_n(db, run_id))
+        families = product_families(db, run_id, frame["product_pk"].unique().tolist())
+    return _shape(frame, families, run_top_n(db, run_id))
 
 
 def count_offers(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
                  min_score: float | None = None) -> int:
     """How many offers of the run pass the filters (same meaning as :func:`offers_frame`)."""
-    families = _families(db, run_id) if family is not None else None
+    families = product_families(db, run_id) if family is not None else None
     inner = _filtered(_joined(Offer.id), run_id, families, segment=segment, scenario=scenario, family=family,
                       min_score=min_score)
     with db.read() as s:
@@ -139,7 +139,7 @@ def customer_offers(db, run_id: int, customer_code: str) -> pd.DataFrame:
         return _shape(pd.DataFrame(columns=_RAW_COLUMNS), pd.Series(dtype="string"), 3)
     stmt = _offer_select(run_id).where(Customer.customer_code == code).order_by(Offer.rank)
     frame = _read(db, stmt)
-    return _shape(frame, _families(db, run_id, frame["product_pk"].tolist()), _run_top_n(db, run_id))
+    return _shape(frame, product_families(db, run_id, frame["product_pk"].tolist()), run_top_n(db, run_id))
 
 
 def offer_counts(db, run_id: int) -> pd.DataFrame:
@@ -190,7 +190,7 @@ def offer_scores(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
     by id, so the same run always gives the same sample) of at most about
     ``max_rows`` is returned; ``attrs["sample_every"]`` says k (1: every offer).
     """
-    families = _families(db, run_id) if family is not None else None
+    families = product_families(db, run_id) if family is not None else None
     total = count_offers(db, run_id, segment=segment, scenario=scenario, family=family, min_score=min_score)
     every = max(1, -(-total // max(int(max_rows), 1)))
     stmt = _filtered(_joined(Offer.scenario, Offer.score), run_id, families, segment=segment, scenario=scenario,
@@ -210,7 +210,7 @@ def offer_filter_choices(db, run_id: int) -> OfferFilterChoices:
                                                      RunCustomer.customer_id == Offer.customer_id))
                              .where(Offer.run_id == run_id, RunCustomer.rfm_segment.is_not(None))).all()
         scenarios = set(s.scalars(select(Offer.scenario).distinct().where(Offer.run_id == run_id)).all())
-    families = _families(db, run_id)
+    families = product_families(db, run_id)
     ordered = [x for x in SCENARIOS if x in scenarios] + sorted(scenarios - set(SCENARIOS))
     return OfferFilterChoices(segments=tuple(sorted(segments)), scenarios=tuple(ordered),
                               families=tuple(sorted(families.dropna().unique())))
@@ -263,21 +263,37 @@ def _filtered(stmt, run_id: int, families: pd.Series | None, *, segment: Choice,
         stmt = stmt.where(Offer.scenario.in_(scenarios))
     if min_score is not None:
         stmt = stmt.where(Offer.score >= float(min_score))
-    pks = _family_product_pks(families, _wanted(family))
+    pks = family_product_pks(families, _wanted(family))
     if pks is not None:  # one bound parameter per product (SQLite allows 32,766)
         stmt = stmt.where(Offer.product_id.in_(pks))
     return stmt
 
 
-def _family_product_pks(families: pd.Series, wanted: list[str] | None) -> list[int] | None:
-    """Product keys whose family is one of ``wanted`` (None: no family filter)."""
+def family_product_pks(families: pd.Series, wanted: list[str] | None) -> list[int] | None:
+    """Product keys whose family is one of ``wanted`` (None: no family filter).
+
+    Args:
+        families: :func:`product_families` of the run.
+        wanted: family names, or None.
+    Returns:
+        The keys (one bound parameter each in an ``IN``), or None when ``wanted`` is None.
+    """
     if wanted is None:
         return None
     return [int(pk) for pk in families.index[families.isin(wanted).to_numpy(dtype=bool)]]
 
 
-def _families(db, run_id: int, product_pks: list | None = None) -> pd.Series:
-    """Family of each product offered in the run (or of ``product_pks``), by product key (see the module docstring)."""
+def product_families(db, run_id: int, product_pks: list | None = None) -> pd.Series:
+    """Family of each product offered in the run (or of ``product_pks``), by product key.
+
+    The family the engine used (see the module docstring): the catalog family, else the
+    product's most frequent transaction category, else the product's code. Finding the
+    category reads the sales lines of the products without a catalog family, so callers
+    that need it repeatedly for one run keep the result.
+
+    Returns:
+        A string Series indexed by product key.
+    """
     offered = select(Offer.product_id).distinct().where(Offer.run_id == run_id) if product_pks is None \
         else [int(pk) for pk in product_pks]
     products = _read(db, select(Product.id.label("pk"), Product.product_code.label("code"),
@@ -299,8 +315,8 @@ def _families(db, run_id: int, product_pks: list | None = None) -> pd.Series:
     return family.fillna(code).astype("string")
 
 
-def _run_top_n(db, run_id: int) -> int:
-    """Offers per customer the run was configured for (3 when unknown)."""
+def run_top_n(db, run_id: int) -> int:
+    """Offers per customer the run was configured for (3 when unknown): what explanations quote."""
     with db.read() as s:
         config = s.scalar(select(PipelineRun.config_json).where(PipelineRun.id == run_id))
     return int(((config or {}).get("recommend") or {}).get("top_n", RecommendConfig().top_n))

@@ -25,6 +25,9 @@ class Offer(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "customer_id", "rank"),
         Index("ix_offers_ws_state", "workspace_id", "state"),
+        # revision 0007: the review queue's page (a run's pending offers, best first) and its counters
+        Index("ix_offers_run_state_score", "run_id", "state", "score"),
+        Index("ix_offers_run_state_gate", "run_id", "state", "gate"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))  # ix_offers_ws_state
