@@ -31,9 +31,10 @@ import streamlit as st
 from app.navigation import page_spec
 from crm_core.auth import Actor, Role
 from crm_core.auth.users import UserInfo, get_user
-from crm_core.config import Config, load_config
+from crm_core.config import Config
 from crm_core.display_text import one_line, shown  # noqa: F401 (the pages' one helper for file text)
 from crm_core.errors import NextBestError, NotFound
+from crm_core.services.settings_store import active_settings
 from crm_core.store import Database, default_url
 from crm_core.views.workspaces import WorkspaceInfo, default_workspace, list_workspaces
 
@@ -54,7 +55,8 @@ class PageContext:
     actor: Actor
     user: UserInfo
     workspace: WorkspaceInfo | None
-    config: Config
+    config: Config  # the saved settings runs use now (or the defaults)
+    settings_version: int | None = None  # None: the built-in defaults
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,6 @@ def _database(url: str) -> Database:
 def database() -> Database:
     """The Database of ``NEXTBEST_DATABASE_URL`` (or data/nextbest.db), opened and upgraded once per process."""
     return _database(default_url())
-
-
-@st.cache_resource(show_spinner=False)
-def _config() -> Config:
-    return load_config()
 
 
 def current_user(db: Database) -> UserInfo | None:
@@ -134,7 +131,9 @@ def guard(min_role: Role, *, require_workspace: bool = True) -> PageContext:
         st.info("No data is loaded yet. An analyst can load customer and sales files on the "
                 "**Import data** page (or run `make run`, which loads the demo data on first start).")
         st.stop()
-    return PageContext(db=db, actor=user.actor, user=user, workspace=workspace, config=_config())
+    config, settings_version = active_settings(db)
+    return PageContext(db=db, actor=user.actor, user=user, workspace=workspace, config=config,
+                       settings_version=settings_version)
 
 
 def guard_page(file: str, *, require_workspace: bool = True) -> PageContext:
@@ -170,7 +169,8 @@ def format_money(amount: float | None, currency: str | WorkspaceInfo, *, decimal
                  compact: bool = False) -> str:
     """``amount`` with thousands separators and the currency (``£1,234.50``, ``1,234.50 CHF``; ``–`` for None).
 
-    With ``compact``, large amounts are shortened for KPI cards: ``£1.14M``, ``£45.2k``.
+    With ``compact``, large amounts are shortened for KPI cards: ``£1.14M``, ``£45.2k``. A workspace
+    without a known currency (``XXX``) shows plain numbers.
     """
     if isinstance(currency, WorkspaceInfo):
         decimals = currency.currency_decimals if decimals is None else decimals
@@ -187,6 +187,8 @@ def format_money(amount: float | None, currency: str | WorkspaceInfo, *, decimal
                 body = f"{size / scale:,.{digits}f}{suffix}"
                 break
     symbol = _SYMBOLS.get(currency.upper())
+    if currency.upper() in ("", "XXX"):
+        return f"{sign}{body}"
     return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency.upper()}"
 
 

@@ -21,7 +21,8 @@ from crm_core.ingest.saved_mappings import recall_mapping, remember_mapping
 from crm_core.ingest.settings import IngestConfig
 from crm_core.ingest.validate import validate
 from crm_core.progress import Progress, no_progress, within
-from crm_core.services.workspaces import ensure_workspace
+from crm_core.ingest.currency import currency_decimals, detect_currency
+from crm_core.services.workspaces import NO_CURRENCY, check_timezone, ensure_workspace, now_in
 from crm_core.store.audit_log import record_event
 from crm_core.store.locks import lock_workspace
 from crm_core.store.models import ImportBatch, Product, Workspace
@@ -30,7 +31,8 @@ from crm_core.views.workspaces import WorkspaceInfo, workspace_info
 
 def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options: ReaderOptions = ReaderOptions(),
                 config: IngestConfig = IngestConfig(), accept_rejects: bool = False, progress: Progress | None = None,
-                imported_at: dt.datetime | None = None, parsed: ParsedTable | None = None) -> ImportReport:
+                imported_at: dt.datetime | None = None, parsed: ParsedTable | None = None,
+                currency: str | None = None, timezone: str | None = None) -> ImportReport:
     """Import one file into ``workspace``: stored entirely, with its report, or not at all.
 
     Args:
@@ -50,6 +52,11 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
         parsed: what :func:`read_table` already made of this same file (the Import page's
             preview), so a big workbook is not read twice; used only when its content hash,
             kind and sheet match, else the file is read again.
+        currency: the currency of a workspace this import creates (default: the one detected in the
+            amounts, else ``XXX``, none); an existing workspace keeps its own, and a file whose
+            amounts name another currency gets a warning in the report.
+        timezone: the time zone of a workspace this import creates (default UTC); the import's
+            "now" is taken in the workspace's time zone.
     Returns:
         An :class:`ImportReport` with status ``loaded`` or ``duplicate``.
     Raises:
@@ -59,11 +66,12 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
     require(actor, Action.IMPORT_DATA)
     check_kind(kind)
     progress = progress or no_progress
-    imported_at = imported_at or dt.datetime.now().replace(microsecond=0)
     progress(0.0, "reading the file")
     data, name = source_bytes(source, config)
     content_hash = hashlib.sha256(data).hexdigest()
     existing_ws = _workspace(db, workspace)
+    zone = existing_ws.timezone if existing_ws is not None else check_timezone(timezone or "UTC")
+    imported_at = imported_at or now_in(zone)
     if existing_ws is not None and _loaded_batch(db, existing_ws.id, kind, content_hash) is not None:
         return _duplicate(db, existing_ws, kind, name, content_hash, actor)
 
@@ -95,7 +103,12 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
             "load the good rows anyway (--accept-rejects on the command line).", report=preview)
 
     progress(0.5, "storing")
-    ws = existing_ws or ensure_workspace(db, workspace, actor)
+    found = detect_currency(table.frame, mapping)
+    if found is not None:
+        fmt["currency"] = found.describe()
+    code = currency or (found.code if found else None)
+    ws = existing_ws or ensure_workspace(db, workspace, actor, currency=code, timezone=zone,
+                                         currency_decimals=currency_decimals(code or NO_CURRENCY))
     # A transactions file only inserts, with keys from this same transaction: its bulk load skips
     # SQLite's per-row foreign key lookups (tests/ingest/test_load.py runs foreign_key_check after).
     with db.unit_of_work(check_foreign_keys=kind != "transactions") as session:
@@ -109,6 +122,10 @@ def import_file(db, workspace: str, source, *, kind: str, actor: Actor, options:
     if duplicate:
         return _duplicate(db, ws, kind, name, content_hash, actor)
     progress(1.0, "done")
+    if found is not None and found.code != ws.currency:
+        report = dataclasses.replace(report, message=report.message + (
+            f" Warning: the amounts look like {found.describe()}, but workspace {ws.name} is in {ws.currency}; "
+            f"they were stored as written, as {ws.currency}. Check the file, or import it into another workspace."))
     return report
 
 
