@@ -18,7 +18,7 @@ from crm_core.views import runs
 
 ctx = guard_page("run_pipeline.py")
 ws = ctx.workspace
-config: Config = ctx.config or Config()
+config: Config = ctx.config
 METHOD_NAMES = {"kmeans": "K-Means", "gmm": "Gaussian mixture", "hierarchical": "Hierarchical (Ward, on a sample)"}
 AUTO = "auto"
 LAST_RESULT = "run_pipeline_last_result"
@@ -70,7 +70,8 @@ if st.button("Run", key="run_start", type="primary", icon=":material/play_arrow:
 
         try:
             result = run_pipeline(ctx.db, ws, ctx.actor, chosen, as_of=as_of, contact_date=contact_date,
-                                  policy=find_policy(ctx.db, policy_name, config), progress=report)
+                                  policy=find_policy(ctx.db, policy_name, config),
+                                  settings_version=ctx.settings_version, progress=report)
         except NextBestError as exc:
             status.update(label="The run failed; earlier runs are unchanged.", state="error", expanded=False)
             show_error(exc)

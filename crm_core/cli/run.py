@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
                    help="gating policy: strict, standard (default), permissive, a custom one of the config's "
                         "[gate.policies], or a TOML file with one policy")
     p.add_argument("--config", metavar="FILE",
-                   help="TOML config (sections [ingest], [segment], [recommend], [gate], [pipeline])")
+                   help="TOML config (sections [ingest], [segment], [recommend], [gate], [pitch], [pipeline]); "
+                        "default: the settings saved in the database (Settings page), else the built-in defaults")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for customers.csv, offers.csv, run.json")
     p.add_argument("--accept-rejects", action="store_true",
                    help="load the good rows even when more rows than the threshold are rejected")
@@ -52,12 +53,17 @@ def _date(text: str) -> dt.date:
 
 def run(args) -> int:
     """Execute the ``run`` command (a temporary database, when --db is not given, is deleted at the end)."""
-    config = config_from(args)
     with database_for(args.db, temporary_default=True) as db:
-        return _run(db, args, config)
+        if getattr(args, "config", None):
+            config, settings_version = config_from(args), None
+        else:  # the settings an admin saved in this database, else the defaults
+            from crm_core.services.settings_store import active_settings
+
+            config, settings_version = active_settings(db)
+        return _run(db, args, config, settings_version)
 
 
-def _run(db, args, config) -> int:
+def _run(db, args, config, settings_version: int | None) -> int:
     from crm_core.cli.run_output import write_run_outputs
     from crm_core.ingest import ReaderOptions, import_file
     from crm_core.services.pipeline import run_pipeline
@@ -83,7 +89,8 @@ def _run(db, args, config) -> int:
     workspace = get_workspace(db, args.workspace)
     policy = resolve_policy(db, workspace.id, args.policy, config)
     result = run_pipeline(db, workspace, actor, config, as_of=args.as_of, contact_date=args.contact_date,
-                          policy=policy, progress=lambda fraction, message: say(message))
+                          policy=policy, settings_version=settings_version,
+                          progress=lambda fraction, message: say(message))
     tx = imports.get("transactions", {})
     meta = dict(result.meta)
     meta["stage_timings"] = {"import": round(import_seconds, 4), **meta["stage_timings"]}

@@ -88,7 +88,7 @@ def check_as_of(tx: pd.DataFrame, as_of: dt.date, margin_days: int) -> None:
 
 def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, as_of: dt.date | None = None,
                  contact_date: dt.date | None = None, policy: Policy | None = None,
-                 progress: Progress | None = None) -> RunResult:
+                 settings_version: int | None = None, progress: Progress | None = None) -> RunResult:
     """Run every stage over ``workspace`` and store the result.
 
     Args:
@@ -99,6 +99,8 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
         as_of: calendar date; transactions after it are ignored (default: last transaction date).
         contact_date: the day the offers will be used (default: today in the workspace's time zone).
         policy: the gating policy (default: the workspace's active policy).
+        settings_version: the saved settings version ``config`` is (None: the defaults or a file);
+            recorded on the run.
         progress: a :data:`crm_core.progress.Progress` (fraction done, message naming the stage).
     Returns:
         RunResult with the run's customers, gated offers and metadata.
@@ -131,7 +133,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
     run_id = start_run(db, PipelineRun(
         workspace_id=workspace.id, run_uuid=run_uuid, as_of=as_of, contact_date=contact_date,
         policy_name=policy.name, policy_version=policy.version, config_json=config.to_dict(),
-        config_hash=config.hash, data_hash=data_hash, created_by=actor.username))
+        config_hash=config.hash, data_hash=data_hash, created_by=actor.username, settings_version=settings_version))
     try:
         result = compute_run(inputs, as_of=as_of, contact_date=contact_date, config=config, policy=policy,
                              stage=stage, timings=timings)
@@ -165,7 +167,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
             "contact_date": contact_date.isoformat(), "policy": {"name": policy.name, "version": policy.version},
             "counts": counts, "stage_timings": {k: round(v, 4) for k, v in timings.items()},
             "params": result["params"], "quality": result["quality"], "config_hash": config.hash,
-            "data_hash": data_hash}
+            "settings_version": settings_version, "data_hash": data_hash}
     return RunResult(run_id, run_uuid, as_of, result["customers"], result["offers"], result["clusters"], meta)
 
 

@@ -149,3 +149,27 @@ def test_the_cli_acts_as_a_real_user_of_each_role(tmp_path, role, allowed):
 def test_an_unknown_cli_user_is_refused_with_a_clear_message(tmp_path):
     p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "out"), "--quiet", "--user", "nobody")
     assert p.returncode == 2 and "No active user 'nobody'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_run_on_a_database_uses_its_saved_settings_unless_a_file_is_given(tmp_path):
+    from crm_core.auth import Actor, Role
+    from crm_core.services.settings_store import save_settings
+    from crm_core.store import Database
+
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    db = Database.open(url)
+    db.upgrade()
+    save_settings(db, Actor("ada", Role.ADMIN), {"recommend": {"top_n": 1}}, note="one offer each")
+    db.engine.dispose()
+    Database._open.pop(url, None)
+    p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "saved"), "--quiet", "--db", url)
+    assert p.returncode == 0, p.stderr
+    meta = json.loads((tmp_path / "saved" / "run.json").read_text())
+    offers = pd.read_csv(tmp_path / "saved" / "offers.csv", dtype=str)
+    assert meta["settings_version"] == 1 and offers["rank"].eq("1").all()
+    config = tmp_path / "three.toml"
+    config.write_text("[recommend]\ntop_n = 3\n")
+    p = _run("run", "--transactions", str(SAMPLE), "--out", str(tmp_path / "file"), "--quiet", "--db", url,
+             "--config", str(config))
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "file" / "run.json").read_text())["settings_version"] is None

@@ -95,3 +95,18 @@ def test_the_chosen_policy_and_contact_date_are_used_and_the_quality_shown(page_
     assert cards["Customers with a PASS offer"] == f"{newest.quality_json['coverage']:.0%}"
     history = frame_with(at, "config_hash")
     assert history.loc[0, "quality"] == level and history.loc[0, "policy"] == "strict v1"
+
+
+def test_a_run_uses_and_records_the_saved_settings_version(page_test, runs_app):
+    from crm_core.auth import Actor, Role
+    from crm_core.services.settings_store import save_settings
+
+    version = save_settings(runs_app.db, Actor("admin", Role.ADMIN), {"recommend": {"top_n": 2}},
+                            note="two offers per customer")
+    at = page_test("pages/run_pipeline.py").run()
+    at.button(key="run_start").click().run()
+    assert not at.exception and not at.error
+    newest = _runs(runs_app.db)[-1]
+    assert newest.settings_version == version == 1
+    assert newest.config_json["recommend"]["top_n"] == 2
+    assert newest.counts_json["offers"] <= 2 * newest.counts_json["customers"]
