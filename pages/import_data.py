@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.shell import guard_page, show_error
+from app.shell import guard_page, show_error, shown
 from crm_core.errors import NextBestError
 from crm_core.ingest import (DATE_FORMAT_CHOICES, FIELDS, KINDS, IngestConfig, ReaderOptions, RejectThresholdExceeded,
                              import_file, read_table, recall_mapping, required_fields)
+from crm_core.ingest.currency import CODES, detect_currency
+from crm_core.services.workspaces import NO_CURRENCY, machine_timezone, timezone_choices
 
 ctx = guard_page("import_data.py", require_workspace=False)
 config: IngestConfig = getattr(ctx.config, "ingest", None) or IngestConfig()
@@ -109,6 +111,24 @@ if checked.needs_date_format or date_format:
                  format_func=lambda k: "detect from the data" if k == "auto" else f"{k}: {DATE_FORMAT_CHOICES[k]}")
 
 ready = not checked.missing and not (checked.needs_date_format and not date_format)
+new_currency = new_timezone = None
+if ctx.workspace is None:  # this import creates the workspace: its currency and time zone are asked for here
+    st.subheader("New workspace")
+    found = detect_currency(checked.frame, checked.mapping)
+    codes = list(CODES) + [NO_CURRENCY]
+    c1, c2 = st.columns(2)
+    new_currency = c1.selectbox("Currency", codes, index=codes.index(found.code if found else NO_CURRENCY),
+                                key="import_currency",
+                                format_func=lambda c: "none (plain numbers)" if c == NO_CURRENCY else c,
+                                help="Every amount of this workspace is shown in this currency.")
+    c1.caption(f"Detected: {shown(found.describe())}" if found else
+               "No currency symbol or code was found in the amounts: choose one, or keep plain numbers.")
+    zones = timezone_choices()
+    guess = machine_timezone()
+    new_timezone = c2.selectbox("Time zone", zones, index=zones.index(guess) if guess in zones else None,
+                                key="import_timezone", help="Where the shop's days begin and end: as-of dates, "
+                                "today and days since the last purchase are cut in this time zone.")
+    ready = ready and new_currency is not None and new_timezone is not None
 
 
 def _run_import(accept: bool) -> None:
@@ -117,7 +137,8 @@ def _run_import(accept: bool) -> None:
         report = import_file(ctx.db, workspace, (data, upload.name), kind=kind, actor=ctx.actor, config=config,
                              options=ReaderOptions(mapping=mapping, date_format=date_format, sheet=sheet),
                              accept_rejects=accept, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
-                             parsed=table)  # the preview's parse: a big workbook is not read twice
+                             parsed=table,  # the preview's parse: a big workbook is not read twice
+                             currency=new_currency, timezone=new_timezone)
         st.session_state["import_report"] = report
         st.session_state.pop("import_pending", None)
     except RejectThresholdExceeded as exc:
@@ -145,7 +166,8 @@ if pending is not None:
 
 report = st.session_state.get("import_report")
 if report is not None:
-    (st.info if report.status == "duplicate" else st.success)(report.message)
+    show = st.info if report.status == "duplicate" else st.warning if " Warning: " in report.message else st.success
+    show(report.message)
     totals = st.columns(6)
     for column, (label, value) in zip(totals, [("Read", report.rows_read), ("Loaded", report.rows_loaded),
                                                ("Rejected", report.rows_rejected), ("Warned", report.rows_warned),
