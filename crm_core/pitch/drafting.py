@@ -165,9 +165,12 @@ def draft_batch(items: Sequence[PitchFields], *, tone: str, channel: str, langua
     """Draft every item, ``config.concurrency`` at a time, keeping what is done when stopped.
 
     Callbacks run in the calling thread as each draft completes (in
-    completion order): ``on_draft(index, draft)`` then ``progress(done, total)``.
-    Setting ``stop_event`` starts no further draft and abandons the ones
-    waiting for the service; the result holds every draft finished before.
+    completion order): ``on_draft(index, draft)`` then ``progress(done, total)``;
+    the next drafts are sent before they run, so a slow callback (one that
+    saves the draft) does not leave the service idle. Setting ``stop_event``
+    starts no further draft and abandons the ones waiting for the service;
+    the result holds every draft finished before (``stopped``: some item has
+    no draft because of it).
     The first names of the batch's items join ``other_names`` for the
     PITCH_OTHER_NAME check (each item's own name excepted).
 
@@ -198,26 +201,37 @@ def draft_batch(items: Sequence[PitchFields], *, tone: str, channel: str, langua
             return index, None
 
     drafts: dict[int, Draft] = {}
-    stopped, failed_in_row, next_index, pending = False, 0, 0, set()
+    failed_in_row, next_index, reported, pending = 0, 0, 0, set()
+
+    def submit_more() -> None:
+        """Keep ``concurrency`` drafts in flight, unless the batch is stopped."""
+        nonlocal next_index
+        while not (stop_event is not None and stop_event.is_set()) and next_index < total \
+                and len(pending) < config.concurrency:
+            pending.add(pool.submit(one, next_index))
+            next_index += 1
+
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="pitch-batch") as pool:
-        while next_index < total or pending:
-            stopped = stopped or bool(stop_event is not None and stop_event.is_set())
-            while not stopped and next_index < total and len(pending) < config.concurrency:
-                pending.add(pool.submit(one, next_index))
-                next_index += 1
-            if not pending:
-                break
-            finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+        submit_more()
+        while pending:
+            finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            pending -= finished
+            done = []
             for future in finished:
                 index, draft = future.result()
-                if draft is None:
-                    continue
-                drafts[index] = draft
-                failed_in_row = _count_failures(draft, failed_in_row, skip)
+                if draft is not None:
+                    drafts[index] = draft
+                    failed_in_row = _count_failures(draft, failed_in_row, skip)
+                    done.append((index, draft))
+            submit_more()  # before the callbacks: a slow one (saving each draft, ~50 ms) must not hold drafts back
+            for index, draft in done:
+                reported += 1
                 if on_draft is not None:
                     on_draft(index, draft)
                 if progress is not None:
-                    progress(len(drafts), total)
+                    progress(reported, total)
+            submit_more()
+    stopped = bool(stop_event is not None and stop_event.is_set() and len(drafts) < total)
     if own and drafter is not None:
         drafter.close()
     return BatchResult(total=total, drafts=dict(sorted(drafts.items())), stopped=stopped,

@@ -9,7 +9,7 @@ from crm_core.pitch import PitchConfig
 def test_the_defaults_are_the_ones_the_issue_states():
     c = PitchConfig()
     assert (c.model, c.timeout_seconds, c.max_retries, c.deadline_seconds, c.concurrency) == (
-        "claude-sonnet-5-5", 15.0, 1, 20.0, 4)
+        "claude-sonnet-5-5", 15.0, 1, 20.0, 5)
     assert c.include_first_name is False and c.name_max_chars == 40 and c.enabled is True
     assert (c.price_per_mtok_input, c.price_per_mtok_output) == (2.0, 10.0)
 
