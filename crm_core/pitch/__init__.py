@@ -5,8 +5,11 @@ The offer's data passes an allowlist (:func:`pitch_fields` builds
 (Anthropic's Messages API, :mod:`crm_core.pitch.client`) drafts under a hard
 deadline, and a deterministic template stands in whenever it is off, has no
 key, or fails, with the reason on the draft. Every draft is plain text and
-runs through :func:`check_pitch` (stable codes ``PITCH_*``). Nothing here
-writes to the database: persisting drafts is the job of a use case above.
+runs through :func:`check_pitch` (stable codes ``PITCH_*``). These modules
+never touch the database; the use cases that save drafts as versions of an
+offer's pitch, audit them and re-gate the offer are in
+:mod:`crm_core.pitch.service` (imported from there, not re-exported here, so
+that the settings and the drafting stay free of the store).
 """
 
 from crm_core.pitch.checks import MESSAGES as CHECK_MESSAGES

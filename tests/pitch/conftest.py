@@ -71,3 +71,24 @@ def offer(**overrides) -> dict:
 def fields(include_first_name: bool = True, **overrides):
     """PitchFields of :func:`offer` in GBP."""
     return pitch_fields(offer(**overrides), include_first_name=include_first_name, currency="GBP")
+
+
+# --------------------------------------------------------------------------- stored offers (the use cases)
+
+@pytest.fixture(scope="session")
+def _run_template(tmp_path_factory):
+    """The UI sample database (tests/app/sample_db.py) with one succeeded run over ``shop``: 120 gated offers."""
+    from tests.apptest_support import LATEST, build_template
+
+    path = tmp_path_factory.mktemp("pitch_sample") / "template.db"
+    build_template(path, runs=(LATEST,))
+    return path
+
+
+@pytest.fixture
+def run_db(_run_template, tmp_path, monkeypatch):
+    """A fresh copy of the template (the app's environment points at it)."""
+    from tests.apptest_support import cheap_bcrypt, database_copy
+
+    with cheap_bcrypt(), database_copy(_run_template, tmp_path, monkeypatch) as (_, database):
+        yield database

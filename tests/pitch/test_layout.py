@@ -1,4 +1,4 @@
-"""Where things live: only client.py imports the SDK; the pitch package stays below the pages and the store."""
+"""Where things live: only client.py imports the SDK; only the use cases (service.py) touch the store."""
 
 import ast
 from pathlib import Path
@@ -21,10 +21,20 @@ def test_only_the_client_imports_the_sdk():
     assert users == ["client.py"]
 
 
-def test_the_pitch_package_imports_no_ui_store_or_test_code():
+def _roots(path: Path) -> set[str]:
+    return {n.split(".")[0] for n in _imports(path)} | {".".join(n.split(".")[:2]) for n in _imports(path)}
+
+
+def test_the_pitch_package_imports_no_ui_or_test_code():
     for path in PACKAGE.glob("*.py"):
-        roots = {n.split(".")[0] for n in _imports(path)} | {".".join(n.split(".")[:2]) for n in _imports(path)}
-        assert not roots & {"streamlit", "app", "pages", "tests", "crm_core.store", "sqlalchemy"}, path.name
+        assert not _roots(path) & {"streamlit", "app", "pages", "tests"}, path.name
+
+
+def test_only_the_use_cases_touch_the_store():
+    users = sorted(p.name for p in PACKAGE.glob("*.py") if _roots(p) & {"crm_core.store", "sqlalchemy"})
+    assert users == ["service.py"]
+    drafting = ["checks.py", "client.py", "drafting.py", "fields.py", "prompt.py", "settings.py", "templates.py"]
+    assert not [name for name in drafting if _roots(PACKAGE / name) & {"crm_core.views", "crm_core.workflow"}]
 
 
 def test_files_stay_small():
