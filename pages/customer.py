@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.pitch_assistant import pitch_assistant
 from app.shell import (CUSTOMER_KEY, KpiCard, format_count, format_money, guard_page, kpi_row, one_line,
                        selected_customer_id, show_error, shown)
 from crm_core.charts.customer import purchase_timeline
@@ -136,3 +137,9 @@ else:
                                                                                   format="%.2f"),
                                 "explanation": st.column_config.TextColumn("Why", width="large"),
                                 "audit_score": "Audit score", "gate": "Gate", "flags": "Flags", "state": "State"})
+    st.subheader("Pitch")
+    offer_labels = {int(r.offer_id): one_line(f"#{r.rank} {r.product_name} ({r.scenario}, gate {r.gate})", 100)
+                    for r in view.offers.itertuples(index=False)}
+    chosen = st.selectbox("Offer", list(offer_labels), format_func=offer_labels.get, key="cust_pitch_offer",
+                          help="Draft, read or edit the pitch of one of this customer's offers.")
+    pitch_assistant(ctx, chosen, key_prefix="cust_pitch")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.pitch_assistant import pitch_assistant, pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.auth import Action, can
 from crm_core.charts.offers import offers_by_scenario_figure, score_components_figure, score_distribution_figure
@@ -119,6 +120,13 @@ else:
         st.plotly_chart(score_components_figure(offer, run.weights), key="chart_offer_components")
         if st.button("Open customer 360", key="offers_open_customer"):
             open_customer(str(offer["customer_id"]))
+        with st.container(border=True):
+            st.markdown("**Pitch** for this offer")
+            pitch_assistant(ctx, int(offer["offer_id"]), key_prefix="offers_pitch",
+                            on_saved=lambda _: _table.clear())
+    if can(ctx.actor, Action.DRAFT_PITCH) and len(table):
+        with st.expander(f"Draft pitches for the {len(table):,} offers listed"):
+            pitch_batch_panel(ctx, table["offer_id"].tolist(), key_prefix="offers_batch")
 
 st.subheader("Model health")
 may_run = can(ctx.actor, Action.RUN_PIPELINE)
