@@ -45,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("customer.py", "Customer 360", ":material/person_search:", Role.VIEWER, "Insights"),
     PageSpec("compare_runs.py", "Compare runs", ":material/compare_arrows:", Role.VIEWER, "Insights"),
     PageSpec("offers.py", "Offers", ":material/local_offer:", Role.VIEWER, "Offers"),
+    PageSpec("campaigns.py", "Campaigns", ":material/campaign:", Role.ANALYST, "Offers"),
     PageSpec("review.py", "Review queue", ":material/fact_check:", Role.MANAGER, "Offers"),
     PageSpec("data.py", "Data", ":material/database:", Role.VIEWER, "Data"),
     PageSpec("import_data.py", "Import data", ":material/upload_file:", Role.ANALYST, "Data"),

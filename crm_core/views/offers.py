@@ -142,6 +142,22 @@ def customer_offers(db, run_id: int, customer_code: str) -> pd.DataFrame:
     return _shape(frame, product_families(db, run_id, frame["product_pk"].tolist()), run_top_n(db, run_id))
 
 
+def offers_matching(db, run_id: int, condition) -> pd.DataFrame:
+    """The offers of a run that meet a SQL condition on the offers table, by customer and rank.
+
+    Args:
+        db: the Database.
+        run_id: the pipeline run.
+        condition: a SQLAlchemy condition on :class:`Offer` columns, e.g. ``Offer.state == "approved"``
+            or ``Offer.id.in_(subquery)``.
+    Returns:
+        Columns :data:`OFFER_VIEW_COLUMNS` (as :func:`offers_frame`), sorted by customer and rank.
+    """
+    stmt = _offer_select(run_id).where(condition).order_by(Customer.customer_code, Offer.rank)
+    frame = _read(db, stmt)
+    return _shape(frame, product_families(db, run_id, frame["product_pk"].unique().tolist()), run_top_n(db, run_id))
+
+
 def offer_counts(db, run_id: int) -> pd.DataFrame:
     """Offers and customers per RFM segment and scenario of a run.
 
