@@ -36,9 +36,7 @@ def open_database(url: str | None, *, upgrade: bool = True) -> Database:
     if upgrade:
         db.upgrade()
         return db
-    from crm_core.store.migrate import current_revision, head_revision
-
-    found, newest = current_revision(db), head_revision()
+    found, newest = db.schema_revisions()
     if found != newest:
         raise ConfigError(f"The database is at schema revision {found or 'none'}, this NextBest expects {newest}: "
                           "upgrade a copy with 'python -m crm_core setup --db URL --no-demo' and check that.")

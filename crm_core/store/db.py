@@ -113,6 +113,12 @@ class Database:
 
         upgrade(self)
 
+    def schema_revisions(self) -> tuple[str | None, str]:
+        """``(revision of this database, newest revision this code knows)``; reads only."""
+        from crm_core.store.migrate import current_revision, head_revision
+
+        return current_revision(self), head_revision()
+
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
