@@ -5,10 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, open_customer, shown
-from crm_core.charts.segments import (churn_risk_distribution, cluster_scatter, clv_distribution, rf_heatmap,
-                                      segment_treemap)
-from crm_core.segment.recency import RecencyBands
-from crm_core.segment.value_notes import is_edge_note
+from crm_core.charts.segments import (churn_risk_distribution, cluster_scatter, clv_distribution, is_edge_note,
+                                      recency_caption, rf_heatmap, segment_treemap)
 from crm_core.store import Database
 from crm_core.views import runs
 from crm_core.views.segments import (CHURN_LEVELS, VALUE_COLUMNS, CustomerFilter, customer_list, explorer_kpis,
@@ -93,15 +91,9 @@ with left:
     st.caption("Click a segment to list its customers below.")
 with right:
     st.plotly_chart(rf_heatmap(customers), key="seg_heatmap")
-    rfm = run.params.get("rfm") or {}
-    if rfm.get("recency_rule") == "rhythm":
-        bands = RecencyBands("rhythm", rfm.get("median_gap_days"), tuple(rfm.get("recency_bands_days") or ()))
-        st.caption(f"Recency follows this shop's rhythm: its customers buy about every "
-                   f"{bands.median_gap_days:,.0f} days. " + " · ".join(f"**{score}** {days}"
-                                                               for score, days in bands.labels()))
-    elif rfm:
-        st.caption("Recency is scored by percentile of the whole base (R5 = the most recent fifth)."
-                   + (f" {shown(rfm['reason'])}." if rfm.get("reason") else ""))
+    caption = recency_caption(run.params.get("rfm"))
+    if caption:
+        st.caption(caption)  # built from the run's figures, with bold scores: not file text
 
 st.subheader("Customers")
 segment_codes = [code for code, _ in choices.segments]

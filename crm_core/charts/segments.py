@@ -11,8 +11,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crm_core.charts.layout import empty_figure, layout
+from crm_core.segment.recency import RecencyBands
 from crm_core.segment.rfm import segment_label
 from crm_core.segment.settings import SEGMENT_CODES
+from crm_core.segment.value_notes import is_edge_note
+
+__all__ = ["churn_risk_distribution", "cluster_scatter", "clv_distribution", "empty_frequency_note", "is_edge_note",
+           "migration_sankey", "recency_caption", "rf_heatmap", "segment_treemap"]
 
 # One fixed colour per segment code: the same segment looks the same on every chart.
 SEGMENT_COLOURS = {
@@ -227,3 +232,19 @@ def _transparent(hex_colour: str, alpha: float = 0.35) -> str:
     """``#rrggbb`` as an ``rgba()`` string (Sankey links under their nodes)."""
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def recency_caption(rfm: dict | None) -> str | None:
+    """The sentence under the R x F heatmap that says how R was scored in a run (None before the rule existed).
+
+    Args:
+        rfm: the run's ``params["rfm"]`` (:meth:`crm_core.segment.recency.RecencyBands.to_dict` and ``f1_share``).
+    """
+    if not rfm:
+        return None
+    if rfm.get("recency_rule") == "rhythm":
+        bands = RecencyBands("rhythm", rfm.get("median_gap_days"), tuple(rfm.get("recency_bands_days") or ()))
+        return (f"Recency follows this shop's rhythm: its customers buy about every {bands.median_gap_days:,.0f} "
+                "days. " + " · ".join(f"**{score}** {days}" for score, days in bands.labels()))
+    return ("Recency is scored by percentile of the whole base (R5 = the most recent fifth)."
+            + (f" {rfm['reason']}." if rfm.get("reason") else ""))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from crm_core.auth import Action, Actor, require
 from crm_core.ingest import load, load_records
 from crm_core.ingest.cells import Validated, ValidationContext
+from crm_core.ingest.currency import currency_decimals, detect_currency
 from crm_core.ingest.errors import RejectThresholdExceeded
 from crm_core.ingest.issues import IssueLog
 from crm_core.ingest.mapping import check_kind, require_fields
@@ -21,7 +22,6 @@ from crm_core.ingest.saved_mappings import recall_mapping, remember_mapping
 from crm_core.ingest.settings import IngestConfig
 from crm_core.ingest.validate import validate
 from crm_core.progress import Progress, no_progress, within
-from crm_core.ingest.currency import currency_decimals, detect_currency
 from crm_core.services.workspaces import NO_CURRENCY, check_timezone, ensure_workspace, now_in
 from crm_core.store.audit_log import record_event
 from crm_core.store.locks import lock_workspace

@@ -96,3 +96,15 @@ def _value_columns(f: pd.DataFrame) -> dict:
             "tenure_days": f["recency_days"] + span.astype("int64"), "mean_repeat_day_spend": 50.0,
             "n_products": 3.0, "n_families": 2.0, "avg_order_value": 50.0, "items_per_order": 2.0,
             "return_share": 0.0, "non_merch_share": 0.0}
+
+
+def test_the_segments_page_caption_names_the_bands_or_the_percentile_rule():
+    from crm_core.charts.segments import recency_caption
+
+    rhythm = RecencyBands("rhythm", 30.2, (16, 31, 61, 121)).to_dict()
+    assert recency_caption(rhythm) == ("Recency follows this shop's rhythm: its customers buy about every 30 days. "
+                                       "**R5** 0-16 days · **R4** 17-31 days · **R3** 32-61 days · **R2** 62-121 days"
+                                       " · **R1** more than 121 days")
+    forced = RecencyBands("percentile", reason="only 5 customers bought on more than one day").to_dict()
+    assert "percentile of the whole base" in recency_caption(forced) and "only 5 customers" in recency_caption(forced)
+    assert recency_caption(None) is None

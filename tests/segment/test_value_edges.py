@@ -71,7 +71,7 @@ def _fits_at_least_as_well_as_the_reference(name: str, summary: pd.DataFrame) ->
     assert GammaGammaModel().fit(summary).log_likelihood_ >= GAMMA_GAMMA[name]["ll"] - ROUNDING
 
 
-def test_cdnow_fits_at_least_as_well_as_the_reference(cdnow_features):
+def test_cdnow_fits_at_least_as_well_as_the_reference(cdnow_features):  # noqa: F811 (the fixture)
     _fits_at_least_as_well_as_the_reference("cdnow", purchase_day_summary(cdnow_features, 7))
 
 
