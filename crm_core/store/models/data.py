@@ -24,9 +24,9 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
-    currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    currency: Mapped[str] = mapped_column(String(3), default="XXX")  # ISO 4217 "no currency" until one is set
     currency_decimals: Mapped[int] = mapped_column(Integer, default=2)
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     kind: Mapped[str] = mapped_column(String(20), default="retail")  # retail | bank
     policy_name: Mapped[str] = mapped_column(String(60), default="standard")  # active gate policy (0006)
     language: Mapped[str] = mapped_column(String(20), default="en")  # language of pitches (0006)
