@@ -47,6 +47,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("offers.py", "Offers", ":material/local_offer:", Role.VIEWER, "Offers"),
     PageSpec("campaigns.py", "Campaigns", ":material/campaign:", Role.ANALYST, "Offers"),
     PageSpec("review.py", "Review queue", ":material/fact_check:", Role.MANAGER, "Offers"),
+    PageSpec("outcomes.py", "Outcomes", ":material/trending_up:", Role.VIEWER, "Offers"),
     PageSpec("data.py", "Data", ":material/database:", Role.VIEWER, "Data"),
     PageSpec("import_data.py", "Import data", ":material/upload_file:", Role.ANALYST, "Data"),
     PageSpec("run_pipeline.py", "Run pipeline", ":material/play_circle:", Role.ANALYST, "Data"),

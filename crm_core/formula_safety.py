@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -75,14 +77,41 @@ def xlsx_text(value: str) -> str:
     return _XML_ILLEGAL.sub("", value).replace("\r\n", "\n").replace("\r", "\n")[:XLSX_MAX_TEXT]
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], target: str | Path | io.BytesIO | None = None) -> bytes | None:
+@dataclass(frozen=True)
+class SheetChart:
+    """A native Excel chart drawn from columns of the sheet it is on.
+
+    Attributes:
+        title: the chart's title.
+        categories: the column whose cells label the bars or points.
+        values: the numeric columns, one series each (its header names the series).
+        kind: ``bar`` (vertical), ``barh`` (horizontal) or ``line``.
+        y_title, x_title: axis titles.
+        anchor: the cell of the chart's top-left corner (default: right of the table, charts stacked).
+    """
+
+    title: str
+    categories: str
+    values: tuple[str, ...]
+    kind: str = "bar"
+    y_title: str | None = None
+    x_title: str | None = None
+    anchor: str | None = None
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], target: str | Path | io.BytesIO | None = None, *,
+                   charts: dict[str, Sequence[SheetChart]] | None = None) -> bytes | None:
     """Write frames as the sheets of one .xlsx workbook, every text cell typed as text.
 
     Args:
         sheets: sheet name -> frame (header row, then one row per record; no index).
         target: a path or buffer; None returns the file's bytes.
+        charts: sheet name -> native charts of that sheet's columns (openpyxl.chart); a sheet
+            without rows gets none.
     Returns:
         The bytes when ``target`` is None.
+    Raises:
+        KeyError: a chart names a column its sheet does not have.
     """
     from openpyxl import Workbook
 
@@ -92,12 +121,43 @@ def write_workbook(sheets: dict[str, pd.DataFrame], target: str | Path | io.Byte
         sheet.append([_text_cell(sheet, str(c)) for c in frame.columns])
         for row in frame.itertuples(index=False, name=None):
             sheet.append([_cell(sheet, v) for v in row])
+        for number, chart in enumerate((charts or {}).get(name, ())):
+            if len(frame):
+                sheet.add_chart(_chart(sheet, frame, chart), chart.anchor or _anchor(frame, number))
     if target is None:
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()
     book.save(target)
     return None
+
+
+def _chart(sheet, frame: pd.DataFrame, spec: SheetChart):
+    """The openpyxl chart of ``spec`` over the rows of ``frame`` as written on ``sheet`` (header on row 1)."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    columns = list(frame.columns)
+    chart = LineChart() if spec.kind == "line" else BarChart()
+    if spec.kind == "barh":
+        chart.type = "bar"
+    chart.title = spec.title
+    chart.y_axis.title = spec.y_title
+    chart.x_axis.title = spec.x_title
+    chart.width, chart.height = 18, 9
+    last = len(frame) + 1
+    for column in spec.values:
+        index = columns.index(column) + 1
+        chart.add_data(Reference(sheet, min_col=index, min_row=1, max_row=last), titles_from_data=True)
+    label = columns.index(spec.categories) + 1
+    chart.set_categories(Reference(sheet, min_col=label, min_row=2, max_row=last))
+    return chart
+
+
+def _anchor(frame: pd.DataFrame, number: int) -> str:
+    """Two columns right of the table, each further chart 20 rows lower."""
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(len(frame.columns) + 2)}{2 + 20 * number}"
 
 
 def _sheet_title(name: str) -> str:

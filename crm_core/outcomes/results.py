@@ -128,7 +128,7 @@ def exported_campaigns(db, workspace_id: int, *, run_id: int | None = None) -> p
     frame = list_campaigns(db, workspace_id)
     keep = frame["state"].eq("exported").to_numpy(bool)
     if run_id is not None:
-        keep &= frame["run_id"].eq(run_id).fillna(False).to_numpy(bool)
+        keep = keep & frame["run_id"].eq(run_id).fillna(False).to_numpy(bool)
     return frame[keep].reset_index(drop=True)
 
 
@@ -144,8 +144,8 @@ def campaigns_uplift(db, workspace_id: int, *, run_id: int | None = None, source
         campaign = campaign_info(db, int(campaign_id))
         counts = group_counts(db, campaign.id, source=source, window=campaign_window(db, campaign, rule))
         table = uplift_table(uplift_from_counts(counts, with_revenue=bool(counts.attrs.get("revenue_known", True))))
-        rows.append(table.drop(columns="value").assign(campaign_id=int(campaign_id), name=str(name)))
-    columns = ["campaign_id", "name", *UPLIFT_TABLE_COLUMNS[1:]]
+        rows.append(table.drop(columns=["value", "group"]).assign(campaign_id=int(campaign_id), name=str(name)))
+    columns = ["campaign_id", "name", *UPLIFT_TABLE_COLUMNS[2:]]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     return pd.concat(rows, ignore_index=True)[columns]

@@ -26,7 +26,7 @@ from crm_core.stats import (GroupResult, GroupSummary, UpliftResult, newcombe_di
 
 TREATMENT, HOLDOUT = "treatment", "holdout"
 UPLIFT_TABLE_COLUMNS = [
-    "value", "treatment_customers", "treatment_conversions", "treatment_rate", "control_customers",
+    "value", "group", "treatment_customers", "treatment_conversions", "treatment_rate", "control_customers",
     "control_conversions", "control_rate", "uplift_points", "uplift_low", "uplift_high", "relative_uplift",
     "treatment_revenue_per_customer", "control_revenue_per_customer", "revenue_uplift", "revenue_low",
     "revenue_high", "needed_per_group", "verdict",
@@ -70,7 +70,8 @@ def uplift_table(result: UpliftResult) -> pd.DataFrame:
     """One row per comparison of ``result``: both groups' figures, the uplift and its intervals, the verdict.
 
     Rates and uplifts are fractions (``uplift_points`` too: 0.021 is 2.1 points); revenue in
-    major units (NaN without revenue); ``value`` the split's value (None without a split).
+    major units (NaN without revenue); ``value`` the split's value (None without a split),
+    ``group`` the compared group (``treatment`` for a campaign; an experiment's group name).
     """
     controls = {c.by: c for c in result.controls}
     records = []
@@ -78,7 +79,7 @@ def uplift_table(result: UpliftResult) -> pd.DataFrame:
         c = controls.get(g.by, result.control) if result.by is not None else result.control
         revenue_ci = g.revenue_diff_ci or (math.nan, math.nan)
         records.append({
-            "value": g.by, "treatment_customers": g.n, "treatment_conversions": g.conversions,
+            "value": g.by, "group": g.group, "treatment_customers": g.n, "treatment_conversions": g.conversions,
             "treatment_rate": g.rate, "control_customers": c.n, "control_conversions": c.conversions,
             "control_rate": c.rate, "uplift_points": g.diff, "uplift_low": g.diff_ci[0], "uplift_high": g.diff_ci[1],
             "relative_uplift": g.relative, "treatment_revenue_per_customer": g.revenue_per_customer,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import Float, and_, bindparam, case, cast, distinct, exists, func, literal, or_, select
@@ -71,9 +72,9 @@ def group_counts(db, campaign_id: int, *, source: str, window: SalesWindow | Non
         source, ``attrs["revenue_known"]`` says whether any outcome row had a revenue.
     """
     with db.read() as s:
-        workspace_id = _workspace_of(s, campaign_id)
-        factor = minor_factor(s, workspace_id)
-    per_member = _per_member(workspace_id, campaign_id, source, window)
+        campaign = _campaign(s, campaign_id)
+        factor = minor_factor(s, campaign.workspace_id)
+    per_member = _per_member(campaign, source, window)
     m = per_member.c
     value = {"segment": m.segment, "scenario": Offer.scenario, "product": Offer.product_id}.get(by)
     if by is not None and value is None:
@@ -106,7 +107,7 @@ def conversions_by_day(db, campaign_id: int, *, source: str, window: SalesWindow
         Columns ``day`` (datetime64, midnight), ``group`` and ``conversions`` (int64), by day.
     """
     with db.read() as s:
-        per_member = _per_member(_workspace_of(s, campaign_id), campaign_id, source, window)
+        per_member = _per_member(_campaign(s, campaign_id), source, window)
     m = per_member.c
     day = func.date(m.first_at).label("day")
     stmt = (select(day, m.group, func.count()).where(m.converted == 1, m.first_at.is_not(None))
@@ -126,9 +127,9 @@ def source_comparison(db, campaign_id: int, *, window: SalesWindow) -> pd.DataFr
         ``file_converted, inferred_converted, both, file_only, inferred_only`` (int64).
     """
     with db.read() as s:
-        workspace_id = _workspace_of(s, campaign_id)
-    inferred = _per_member(workspace_id, campaign_id, INFERRED, window)
-    filed = _per_member(workspace_id, campaign_id, OUTCOME_FILE, None)
+        campaign = _campaign(s, campaign_id)
+    inferred = _per_member(campaign, INFERRED, window)
+    filed = _per_member(campaign, OUTCOME_FILE, None)
     i, f = inferred.c, filed.c
     stmt = (select(i.group, func.count(), func.sum(f.in_file), func.sum(f.converted), func.sum(i.converted),
                    func.sum(i.converted * f.converted), func.sum(f.converted * (1 - i.converted)),
@@ -172,42 +173,50 @@ def offer_component_sums(db, campaign_id: int, *, window: SalesWindow) -> pd.Dat
         ``total`` and ``total_sq`` (sum and sum of squares of the component).
     """
     with db.read() as s:
-        workspace_id = _workspace_of(s, campaign_id)
+        campaign = _campaign(s, campaign_id)
     t = Transaction
-    same = _key(t.product_id, window.families) == _key(Offer.product_id, window.families)
-    bought = exists().where(t.workspace_id == workspace_id, t.customer_id == Offer.customer_id, same,
-                            t.invoice_date >= window.start, t.invoice_date < window.end, t.amount_minor > 0,
-                            t.is_return.is_(False))
+    # The (customer, product or family) pairs bought in the window, found from the window's lines once;
+    # each offer then looks its pair up (linear, where a per-offer search of the sales would not be).
+    # (GROUP BY, not DISTINCT: SQLite then indexes the pairs for the lookup instead of scanning them per offer.)
+    key = _key(t.product_id, window.families)
+    bought = (select(t.customer_id.label("customer_id"), key.label("k"))
+              .where(t.workspace_id == campaign.workspace_id, t.invoice_date >= window.start,
+                     t.invoice_date < window.end, t.amount_minor > 0, t.is_return.is_(False),
+                     t.customer_id.is_not(None))
+              .group_by(t.customer_id, key).subquery())
     components = [Offer.components_json[c].as_float().label(c) for c in COMPONENTS]
-    offers = (select(case((bought, 1), else_=0).label("converted"), *components)
+    offers = (select(case((bought.c.customer_id.is_(None), 0), else_=1).label("converted"), *components)
               .join(CampaignOffer, CampaignOffer.offer_id == Offer.id)
               .join(CampaignMember, and_(CampaignMember.campaign_id == CampaignOffer.campaign_id,
                                          CampaignMember.customer_id == Offer.customer_id))
-              .where(CampaignOffer.campaign_id == campaign_id, CampaignMember.group == TREATMENT,
+              .outerjoin(bought, and_(bought.c.customer_id == Offer.customer_id,
+                                      bought.c.k == _key(Offer.product_id, window.families)))
+              .where(CampaignOffer.campaign_id == campaign.id, CampaignMember.group == TREATMENT,
                      Offer.state == "exported").subquery())
     o = offers.c
-    rows = []
+    sums = [f(x) for name in COMPONENTS for x, f in ((o[name], func.count), (o[name], func.sum),
+                                                      (o[name] * o[name], func.sum))]
     with db.read() as s:
-        for name in COMPONENTS:
-            value = o[name]
-            for converted, n, total, total_sq in s.execute(
-                    select(o.converted, func.count(value), func.sum(value), func.sum(value * value))
-                    .group_by(o.converted)):
-                rows.append((bool(converted), name, int(n or 0), float(total or 0.0), float(total_sq or 0.0)))
+        found = s.execute(select(o.converted, *sums).group_by(o.converted)).all()
+    rows = []
+    for converted, *values in found:
+        for i, name in enumerate(COMPONENTS):
+            n, total, total_sq = values[3 * i:3 * i + 3]
+            rows.append((bool(converted), name, int(n or 0), float(total or 0.0), float(total_sq or 0.0)))
     return pd.DataFrame(rows, columns=["converted", "component", "n", "total", "total_sq"])
 
 
 # --------------------------------------------------------------------------- per customer, in SQL
 
 
-def _per_member(workspace_id: int, campaign_id: int, source: str, window: SalesWindow | None):
+def _per_member(campaign: "_Campaign", source: str, window: SalesWindow | None):
     """Subquery, one row per measured customer: ``customer_id, group, segment, offer_id, converted (0/1),
     revenue (minor), first_at, in_file`` (1 when a line or row matched, else 0)."""
     if source not in SOURCES:
         raise ValidationError(f"Outcomes come from {' or '.join(SOURCES)}, not {source!r}.")
     if source == INFERRED and window is None:
         raise ValidationError("Inferred conversions need the sales window of the campaign.")
-    hits = _inferred_hits(workspace_id, campaign_id, window) if source == INFERRED else _file_hits(campaign_id)
+    hits = _inferred_hits(campaign, window) if source == INFERRED else _file_hits(campaign.id)
     m = CampaignMember
     revenue = func.coalesce(hits.c.revenue, 0)
     return (select(m.customer_id, m.group, m.segment, m.offer_id,
@@ -215,22 +224,26 @@ def _per_member(workspace_id: int, campaign_id: int, source: str, window: SalesW
                    case((revenue > 0, revenue), else_=0).label("revenue"), hits.c.first_at,
                    case((hits.c.customer_id.is_(None), 0), else_=1).label("in_file"))
             .outerjoin(hits, hits.c.customer_id == m.customer_id)
-            .where(m.campaign_id == campaign_id, m.group.in_(MEASURED_GROUPS)).subquery())
+            .where(m.campaign_id == campaign.id, m.group.in_(MEASURED_GROUPS)).subquery())
 
 
-def _inferred_hits(workspace_id: int, campaign_id: int, window: SalesWindow):
-    """Per customer with a matching line in the window: converted, net revenue, first converting sale."""
+def _inferred_hits(campaign: "_Campaign", window: SalesWindow):
+    """Per customer with a matching line in the window: converted, net revenue, first converting sale.
+
+    Driven by the window's sales lines (the workspace-and-date index), each checked against the
+    customer's offers of the campaign (the run-and-customer index of offers): linear in the lines of
+    the window. Joining the other way round would read every line of the window once per customer.
+    """
     t = Transaction
-    offered = (select(Offer.customer_id.label("customer_id"), _key(Offer.product_id, window.families).label("k"))
-               .join(CampaignOffer, CampaignOffer.offer_id == Offer.id)
-               .where(CampaignOffer.campaign_id == campaign_id).distinct().subquery())
+    offered = exists().where(Offer.run_id == campaign.run_id, Offer.customer_id == t.customer_id,
+                             _key(Offer.product_id, window.families) == _key(t.product_id, window.families),
+                             CampaignOffer.offer_id == Offer.id, CampaignOffer.campaign_id == campaign.id)
     sale = and_(t.amount_minor > 0, t.is_return.is_(False))
     return (select(t.customer_id.label("customer_id"), func.max(case((sale, 1), else_=0)).label("converted"),
                    func.sum(t.amount_minor).label("revenue"),
                    func.min(case((sale, t.invoice_date))).label("first_at"))
-            .join(offered, and_(offered.c.customer_id == t.customer_id,
-                                offered.c.k == _key(t.product_id, window.families)))
-            .where(t.workspace_id == workspace_id, t.invoice_date >= window.start, t.invoice_date < window.end)
+            .where(t.workspace_id == campaign.workspace_id, t.invoice_date >= window.start,
+                   t.invoice_date < window.end, t.customer_id.is_not(None), offered)
             .group_by(t.customer_id).subquery())
 
 
@@ -264,12 +277,18 @@ def _key(column, families: dict[int, list[int]] | None):
                   for number, pks in sorted(families.items())])
 
 
-def _workspace_of(s, campaign_id: int) -> int:
-    workspace_id = s.scalar(select(Campaign.workspace_id).where(Campaign.id == campaign_id))
-    if workspace_id is None:
-        raise NotFound(f"There is no campaign #{campaign_id}: see the Campaigns page for the workspace's "
-                              "campaigns.")
-    return workspace_id
+class _Campaign(NamedTuple):
+    id: int
+    workspace_id: int
+    run_id: int | None
+
+
+def _campaign(s, campaign_id: int) -> _Campaign:
+    """The campaign's keys (NotFound naming it when there is none)."""
+    row = s.execute(select(Campaign.workspace_id, Campaign.run_id).where(Campaign.id == campaign_id)).first()
+    if row is None:
+        raise NotFound(f"There is no campaign #{campaign_id}: see the Campaigns page for the workspace's campaigns.")
+    return _Campaign(int(campaign_id), row[0], row[1])
 
 
 def workspace_timezone(db, workspace_id: int) -> str:
@@ -291,3 +310,18 @@ def offered_product_keys(db, campaign_id: int) -> set[int]:
         return {int(pk) for pk in s.scalars(select(Offer.product_id).distinct()
                                              .join(CampaignOffer, CampaignOffer.offer_id == Offer.id)
                                              .where(CampaignOffer.campaign_id == campaign_id))}
+
+
+def offer_states(db, run_id: int) -> pd.DataFrame:
+    """Offers of a run per scenario, audit-gate verdict and review state.
+
+    Returns:
+        Columns ``scenario, gate, state`` (string) and ``offers`` (int64), most offers first.
+    """
+    with db.read() as s:
+        rows = s.execute(select(Offer.scenario, Offer.gate, Offer.state, func.count())
+                         .where(Offer.run_id == run_id).group_by(Offer.scenario, Offer.gate, Offer.state)).all()
+    frame = pd.DataFrame(rows, columns=["scenario", "gate", "state", "offers"])
+    frame = frame.astype({"scenario": "string", "gate": "string", "state": "string", "offers": "int64"})
+    return frame.sort_values(["offers", "scenario", "gate", "state"], ascending=[False, True, True, True],
+                             kind="mergesort").reset_index(drop=True)
