@@ -2,8 +2,8 @@
 
 Loaded once (from a TOML file or defaults) and passed down explicitly; no
 module reads global settings. Sections: ``[ingest]``, ``[segment]``,
-``[recommend]``, ``[gate]``, ``[pitch]``, ``[pipeline]``. Unknown sections or keys are rejected with a message that
-names them, so a typo never silently falls back to a default.
+``[recommend]``, ``[gate]``, ``[pitch]``, ``[pipeline]``, ``[operations]``. Unknown sections or keys are rejected
+with a message that names them, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
@@ -47,8 +47,38 @@ class PipelineConfig:
             raise ConfigError(f"[pipeline] as_of_margin_days must be a whole number of days >= 0, not {value!r}.")
 
 
+@dataclass(frozen=True)
+class OperationsConfig:
+    """Running the installation day to day (``[operations]``); no effect on what a run computes.
+
+    Attributes:
+        backup_keep: how many daily automatic backups are kept; older ones are deleted.
+        backup_folder: where backups are written (a relative path is taken from the project folder;
+            for a SQLite file kept outside it, from the database file's folder). Backups hold
+            customer data: the folder is private to the user running NextBest and never goes into git.
+    """
+
+    backup_keep: int = 7
+    backup_folder: str = "data/backups"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "OperationsConfig":
+        """Build from the ``[operations]`` section; unknown keys or bad values raise ConfigError."""
+        return build_section(cls, "operations", d)
+
+    def check(self) -> None:
+        """Raise ConfigError when a value is out of range."""
+        keep = self.backup_keep
+        if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 365:
+            raise ConfigError(f"[operations] backup_keep must be a whole number of backups from 1 to 365, not {keep!r}.")
+        folder = self.backup_folder
+        if not isinstance(folder, str) or not folder.strip() or "\x00" in folder:
+            raise ConfigError(f'[operations] backup_folder must be a folder path, e.g. "data/backups", not {folder!r}.')
+
+
 _SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "recommend": RecommendConfig,
-             "gate": GateConfig, "pitch": PitchConfig, "pipeline": PipelineConfig}
+             "gate": GateConfig, "pitch": PitchConfig, "pipeline": PipelineConfig, "operations": OperationsConfig}
+_NOT_HASHED = ("operations",)  # where backups go does not change what a run computes
 
 
 @dataclass(frozen=True)
@@ -61,6 +91,7 @@ class Config:
     gate: GateConfig = field(default_factory=GateConfig)
     pitch: PitchConfig = field(default_factory=PitchConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    operations: OperationsConfig = field(default_factory=OperationsConfig)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
@@ -77,8 +108,10 @@ class Config:
 
     @property
     def hash(self) -> str:
-        """SHA-256 of the canonical JSON of every setting: equal configs, equal hashes."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the canonical JSON of every setting a run uses (``[operations]`` is left out): equal
+        configs, equal hashes."""
+        settings = {name: section for name, section in self.to_dict().items() if name not in _NOT_HASHED}
+        blob = json.dumps(settings, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
