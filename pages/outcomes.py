@@ -9,7 +9,7 @@ from app.shell import KpiCard, format_count, guard_page, kpi_row, show_error, sh
 from crm_core.auth import Action, can
 from crm_core.charts.outcomes import conversions_over_time_figure, funnel_figure, uplift_figure
 from crm_core.errors import NextBestError
-from crm_core.ingest import import_file
+from crm_core.ingest import DATE_FORMAT_CHOICES, ReaderOptions, import_file
 from crm_core.outcomes.attribution import MATCHES, AttributionRule
 from crm_core.outcomes.evidence import learning_evidence
 from crm_core.outcomes.experiment import analyse_experiment_file, read_experiment
@@ -27,6 +27,7 @@ ctx = guard_page("outcomes.py")
 ws = ctx.workspace
 REPORT_KEY = "_outcomes_report"  # the last built report's bytes, kept across reruns for its download button
 NONE = "(none)"
+AUTO = "auto"
 TABLE_CONFIG = {
     "value": st.column_config.TextColumn("Split"), "group": None,
     "treatment_customers": st.column_config.NumberColumn("Treated", format="%d"),
@@ -153,12 +154,17 @@ def _outcome_file() -> None:
     """Import an outcome file through the import use case."""
     upload = st.file_uploader("Outcome file (customer, campaign or offer, converted, revenue, date)",
                               type=["csv", "tsv", "txt", "xlsx", "parquet"], key="outcomes_upload")
-    accept = st.checkbox("Load the good rows even if many are rejected", key="outcomes_accept_rejects")
+    c1, c2 = st.columns(2)
+    date_format = c1.selectbox("Date format", [AUTO, *DATE_FORMAT_CHOICES], key="outcomes_date_format",
+                               format_func=lambda k: "detect from the file" if k == AUTO else DATE_FORMAT_CHOICES[k],
+                               help="Needed when every date reads both ways, like 04.04.2024.")
+    accept = c2.checkbox("Load the good rows even if many are rejected", key="outcomes_accept_rejects")
     if upload is None or not st.button("Import the outcome file", key="outcomes_import", type="primary"):
         return
     try:
         report = import_file(ctx.db, ws.name, (upload.getvalue(), upload.name), kind="outcomes", actor=ctx.actor,
-                             accept_rejects=accept)
+                             accept_rejects=accept,
+                             options=ReaderOptions(date_format=None if date_format == AUTO else date_format))
     except NextBestError as exc:
         show_error(exc)
         return
