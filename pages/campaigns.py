@@ -7,12 +7,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.pitch_assistant import pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, show_error, shown
 from crm_core.auth import Action, can
 from crm_core.errors import NextBestError
 from crm_core.views import runs
-from crm_core.views.campaigns import (campaign_evidence, campaign_info, campaign_members, eligible_offers,
-                                      list_campaigns)
+from crm_core.views.campaigns import (campaign_evidence, campaign_info, campaign_members, campaign_offers,
+                                      eligible_offers, list_campaigns)
 from crm_core.views.offers import offer_filter_choices, segment_label
 from crm_core.workflow.campaigns import MAX_HOLDOUT_SHARE, REFUSALS, create_campaign
 from crm_core.workflow.export import EXCLUSION_LABELS, export_campaign_files
@@ -102,6 +103,10 @@ def _campaign_section(campaign_id: int) -> None:
                      key="campaign_members_table", hide_index=True)
     with st.expander("Evidence pack: who submitted and approved each offer, the policy, the flags, the pitch"):
         st.dataframe(campaign_evidence(ctx.db, campaign_id), key="campaign_evidence_table", hide_index=True)
+    if not info.exported:
+        with st.expander("Draft pitches for the campaign's offers"):
+            pitch_batch_panel(ctx, campaign_offers(ctx.db, campaign_id)["offer_id"].tolist(),
+                              key_prefix="campaign_batch")
     if not can(ctx.actor, Action.EXPORT_CAMPAIGN):
         st.caption("A manager exports campaigns.")
         return

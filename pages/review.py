@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.pitch_assistant import pitch_assistant
 from app.shell import KpiCard, format_count, guard_page, kpi_row, show_error, shown
 from crm_core.errors import NextBestError
 from crm_core.store import Database
@@ -187,6 +188,9 @@ for i in selected[:5]:
             st.markdown(f"**Pitch** ({shown(offer['pitch_source'])}): {shown(offer['pitch'], 2000)}")
 if len(selected) > 5:
     st.caption(f"Details of the first 5 of {len(selected)} selected offers.")
+if len(selected) == 1:
+    with st.expander("Pitch assistant: draft, edit and save this offer's message"):
+        pitch_assistant(ctx, int(rows.iloc[selected[0]]["offer_id"]), key_prefix="review_pitch")
 
 st.checkbox(f"All {result.total:,} matching the filter", key="review_all_matching",
             help="Decide every offer the filter matches, on every page, not only the selected rows.")

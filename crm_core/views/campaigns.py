@@ -19,7 +19,8 @@ from sqlalchemy import and_, exists, func, select
 
 from crm_core.errors import NotFound
 from crm_core.store.frames import minor_factor
-from crm_core.store.models import Campaign, CampaignMember, CampaignOffer, Customer, Offer, Pitch, Product
+from crm_core.views.pitches import TEXT_COLUMNS, newest_pitch_texts
+from crm_core.store.models import Campaign, CampaignMember, CampaignOffer, Customer, Offer, Product
 from crm_core.views.offers import OFFER_VIEW_COLUMNS, Choice, offers_matching
 
 APPROVED, EXPORTED = "approved", "exported"
@@ -33,7 +34,7 @@ CAMPAIGN_LIST_COLUMNS = ["campaign_id", "name", "state", "run_id", "offers", "cu
 OFFER_EXTRA_COLUMNS = ["customer_pk", "version", "submitted_by", "decided_by", "decided_at", "policy_name",
                        "policy_version", "price"]
 MEMBER_COLUMNS = ["customer_id", "segment", "group", "excluded_reason", "offer_id"]
-PITCH_COLUMNS = ["offer_id", "pitch_version", "pitch_subject", "pitch_text", "pitch_source"]
+PITCH_COLUMNS = TEXT_COLUMNS
 EVIDENCE_COLUMNS = ["campaign_id", "offer_id", "customer_id", "product_id", "product_name", "scenario", "gate",
                     "audit_score", "flags", "policy_name", "policy_version", "submitted_by", "approved_by",
                     "approved_at_utc", "pitch_source", "pitch_version", "pitch_subject", "pitch_text"]
@@ -212,17 +213,9 @@ def newest_pitches(db, campaign_id: int, *, created_by_time: dt.datetime | None 
     Returns:
         Columns :data:`PITCH_COLUMNS`, one row per offer with a pitch.
     """
-    stmt = (select(Pitch.offer_id, Pitch.version, Pitch.subject, Pitch.text, Pitch.source)
-            .where(Pitch.offer_id.in_(select(CampaignOffer.offer_id)
-                                      .where(CampaignOffer.campaign_id == int(campaign_id)))))
-    if created_by_time is not None:
-        stmt = stmt.where(Pitch.created_at <= created_by_time)
     with db.read() as s:
-        frame = pd.DataFrame(s.execute(stmt.order_by(Pitch.offer_id, Pitch.version, Pitch.id)).all(),
-                             columns=PITCH_COLUMNS)
-    frame = frame.drop_duplicates("offer_id", keep="last").reset_index(drop=True)
-    return frame.astype({"offer_id": "int64", "pitch_version": "int64", "pitch_subject": "string",
-                         "pitch_text": "string", "pitch_source": "string"})
+        offers = select(CampaignOffer.offer_id).where(CampaignOffer.campaign_id == int(campaign_id))
+        return newest_pitch_texts(s, offers, created_by_time=created_by_time)
 
 
 def evidence_rows(offers: pd.DataFrame, pitches: pd.DataFrame, campaign_id: int) -> pd.DataFrame:

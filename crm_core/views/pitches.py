@@ -249,3 +249,31 @@ def _unique(ids: Iterable[int]) -> list[int]:
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
     ids = [int(i) for i in ids]
     return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+TEXT_COLUMNS = ["offer_id", "pitch_version", "pitch_subject", "pitch_text", "pitch_source"]
+
+
+def newest_pitch_texts(session, offer_ids, *, created_by_time: dt.datetime | None = None) -> pd.DataFrame:
+    """The newest pitch, with its text, of each offer that has one: the one home of "an offer's pitch".
+
+    Args:
+        session: an open read session (the review queue and the export read it inside their own).
+        offer_ids: the offers: ids, or a SQL select of offer ids (e.g. a campaign's).
+        created_by_time: only versions saved at or before this time (naive or aware UTC); None: all.
+    Returns:
+        Columns :data:`TEXT_COLUMNS` (``offer_id``, ``pitch_version``, ``pitch_subject``, ``pitch_text``,
+        ``pitch_source``), one row per offer with a pitch, by offer id.
+    """
+    chunks = [offer_ids] if hasattr(offer_ids, "subquery") else _chunks(offer_ids)
+    rows = []
+    for chunk in chunks:
+        stmt = select(Pitch.offer_id, Pitch.version, Pitch.subject, Pitch.text, Pitch.source).where(
+            Pitch.offer_id.in_(chunk))
+        if created_by_time is not None:
+            stmt = stmt.where(Pitch.created_at <= created_by_time)
+        rows += session.execute(stmt.order_by(Pitch.offer_id, Pitch.version, Pitch.id)).all()
+    frame = pd.DataFrame(rows, columns=TEXT_COLUMNS).drop_duplicates("offer_id", keep="last")
+    return frame.reset_index(drop=True).astype({"offer_id": "int64", "pitch_version": "int64",
+                                                "pitch_subject": "string", "pitch_text": "string",
+                                                "pitch_source": "string"})

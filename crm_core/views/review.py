@@ -29,7 +29,8 @@ from crm_core.gate import FLAG_CODES, GATES, GateConfig, flag_title, render_flag
 from crm_core.recommend.explain import render_explanations
 from crm_core.recommend.settings import SCENARIOS
 from crm_core.segment.rfm import segment_labels
-from crm_core.store.models import Customer, Offer, PipelineRun, Pitch, Product, RunCustomer
+from crm_core.views.pitches import newest_pitch_texts
+from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCustomer
 from crm_core.views.offers import family_product_pks, product_families, run_top_n
 from crm_core.views.runs import get_run, latest_run
 
@@ -237,7 +238,8 @@ def queue_page(db, workspace_id: int, filt: QueueFilter, *, page: int = 0, page_
         total = int(s.scalar(select(func.count()).select_from(_matching(select(Offer.id), filt, condition)
                                                                    .subquery())) or 0)
         config = s.scalar(select(PipelineRun.config_json).where(PipelineRun.id == run_id)) or {}
-        pitches = _newest_pitches(s, raw["offer_id"].tolist())
+        pitches = newest_pitch_texts(s, raw["offer_id"].tolist()).rename(
+            columns={"pitch_text": "pitch"})[["offer_id", "pitch", "pitch_source"]]
     page_families = _page_families(db, run_id, raw["product_pk"].unique().tolist(),
                                    families if families is not None else known_families)
     rows = _shape(db, run_id, raw, config, pitches, page_families)
@@ -319,16 +321,6 @@ def _condition(run_id: int, filt: QueueFilter, families: pd.Series | None):
 
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _newest_pitches(s, offer_ids: list[int]) -> pd.DataFrame:
-    """The newest pitch (highest version) of each of ``offer_ids``: offer_id, pitch, pitch_source."""
-    if not offer_ids:
-        return pd.DataFrame(columns=["offer_id", "pitch", "pitch_source"])
-    rows = s.execute(select(Pitch.offer_id, Pitch.text, Pitch.source).where(Pitch.offer_id.in_(offer_ids))
-                     .order_by(Pitch.offer_id, Pitch.version.desc(), Pitch.id.desc())).all()
-    frame = pd.DataFrame(rows, columns=["offer_id", "pitch", "pitch_source"])
-    return frame.drop_duplicates("offer_id")
 
 
 def _shape(db, run_id: int, raw: pd.DataFrame, config: dict, pitches: pd.DataFrame,

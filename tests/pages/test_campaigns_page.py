@@ -90,3 +90,13 @@ def test_an_analyst_sees_why_nothing_can_go_into_a_campaign(runs_app, page_test)
     assert not at.exception
     assert any("No offer of this run can go into a campaign" in i.value for i in at.info)
     assert any("No campaign yet" in i.value for i in at.info)
+
+
+def test_an_analyst_can_draft_the_pitches_of_a_campaign_not_yet_exported(runs_app, page_test):
+    approved = _approve_latest_run(runs_app)
+    campaign_id = create_campaign(runs_app.db, Actor("analyst", Role.ANALYST), "Pitched", approved[:3])
+    at = page_test(PAGE, "analyst")
+    at.session_state["campaign_pick"] = campaign_id
+    at.run()
+    assert not at.exception
+    assert [b for b in at.button if b.key == "campaign_batch_start"]

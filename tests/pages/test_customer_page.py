@@ -23,7 +23,7 @@ def test_customer_from_the_link_shows_its_numbers(page_test, runs_app):
     assert cards["Orders"] == str(row["frequency"])
     assert cards["Net total"] == f"£{row['monetary']:,.2f}"
     assert cards["RFM scores"] == f"R{row['r_score']} F{row['f_score']} M{row['m_score']}"
-    assert cards["Predicted value (CLV)"] == "–"  # not fitted on this sample: never an invented number
+    assert cards["Predicted value (CLV)"] == f"£{row['clv']:,.2f}"  # fitted at an edge on this sample
     assert any("Suggested action" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 1  # the purchase timeline
 

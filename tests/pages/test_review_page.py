@@ -149,3 +149,17 @@ def test_the_family_filter_works_the_families_out_when_asked(page_test, runs_app
     shown_ids = frame_with(at, "flag_titles")["offer_id"]
     assert set(shown_ids) <= set(expected) and len(shown_ids) == min(50, len(expected))
     assert at.checkbox(key="review_all_matching").label == f"All {len(expected):,} matching the filter"
+
+
+def test_one_selected_offer_opens_the_pitch_assistant_and_its_draft_is_saved(page_test, runs_app, monkeypatch):
+    from crm_core.views.pitches import pitch_versions
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    at = page_test("pages/review.py", "manager").run()
+    table = frame_with(at, "flag_titles")
+    _select_rows(at, [0]).run()
+    offer_id = int(table["offer_id"].iloc[0])
+    at.button(key="review_pitch_draft").click().run()
+    assert not at.exception
+    versions = pitch_versions(runs_app.db, offer_id)
+    assert len(versions) == 1 and versions[0].source == "template"  # no key configured: the template
