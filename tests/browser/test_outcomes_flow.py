@@ -78,3 +78,5 @@ def test_analyst_imports_outcomes_sees_the_uplift_and_downloads_the_pdf(browser,
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True)
                     .stdout.decode().split())
     assert "Key figures" in text and "Campaign uplift" in text and "Verdict: Converts" in text
+    listed = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, check=True, text=True).stdout
+    assert sum(line.split()[2] == "image" for line in listed.splitlines()[2:]) == 3  # drawn by the app's chromium
