@@ -40,6 +40,11 @@ TABLE_CONFIG = {
     "uplift_low": st.column_config.NumberColumn("95 % low", format="percent"),
     "uplift_high": st.column_config.NumberColumn("95 % high", format="percent"),
     "relative_uplift": st.column_config.NumberColumn("Relative", format="percent"),
+    "treatment_revenue_per_customer": st.column_config.NumberColumn("Treated revenue / customer", format="%.2f"),
+    "control_revenue_per_customer": st.column_config.NumberColumn("Holdout revenue / customer", format="%.2f"),
+    "revenue_uplift": st.column_config.NumberColumn("Revenue uplift", format="%.2f"),
+    "revenue_low": st.column_config.NumberColumn("Revenue 95 % low", format="%.2f"),
+    "revenue_high": st.column_config.NumberColumn("Revenue 95 % high", format="%.2f"),
     "needed_per_group": st.column_config.NumberColumn("Needed per group", format="%d"),
     "verdict": st.column_config.TextColumn("Verdict", width="large"),
 }
@@ -83,14 +88,14 @@ def _results(rule: AttributionRule) -> None:
              KpiCard("Holdout customers", format_count(int(counts["customers"].get("holdout", 0)))),
              KpiCard("Treated conversion", "–" if treated is None else f"{treated.rate:.1%}"),
              KpiCard("Holdout conversion", f"{outcome.overall.control.rate:.1%}" if outcome.overall.control.n else "–"),
-             KpiCard("Uplift", "–" if treated is None or treated.diff != treated.diff else
-                     f"{treated.diff * 100:+.1f} points", "Treated rate minus holdout rate.")])
+             KpiCard("Uplift (points)", "–" if treated is None or treated.diff != treated.diff else
+                     f"{treated.diff * 100:+.1f}", "Treated rate minus holdout rate, in percentage points.")])
     low, high = (treated.diff_ci if treated else (float("nan"),) * 2)
     shout = st.success if low > 0 else st.warning if high < 0 else st.info
     shout(outcome.verdict)
     for note in outcome.notes:
         st.caption(note)
-    st.dataframe(row, key="outcomes_overall_table", hide_index=True, column_config=TABLE_CONFIG)
+    st.dataframe(row, key="outcomes_overall_table", hide_index=True, column_config={**TABLE_CONFIG, "value": None})
     c1, c2 = st.columns(2)
     c1.plotly_chart(uplift_figure(outcome.table("scenario"), title="Uplift by scenario (95 % interval)"),
                     key="outcomes_uplift_scenario")

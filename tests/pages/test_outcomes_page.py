@@ -38,8 +38,8 @@ def test_a_viewer_reads_the_results_and_downloads_the_workbook_but_changes_nothi
     assert not at.exception and not at.error
     shown = metrics(at)
     assert (shown["Treated customers"], shown["Holdout customers"]) == ("20", "20")
-    assert (shown["Treated conversion"], shown["Holdout conversion"], shown["Uplift"]) == \
-        ("75.0%", "10.0%", "+65.0 points")
+    assert (shown["Treated conversion"], shown["Holdout conversion"], shown["Uplift (points)"]) == \
+        ("75.0%", "10.0%", "+65.0")
     assert "a real uplift" in at.success[0].value and "+35.3 to +80.6 points" in at.success[0].value
     assert sorted(_chart_titles(at)) == ["Conversions over time", f"Run #{runs_app.last_run}: proposed to converted",
                                          "Uplift by scenario (95 % interval)", "Uplift by segment (95 % interval)"]
