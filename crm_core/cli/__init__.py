@@ -7,7 +7,8 @@ of the offer engine against baselines), ``uplift`` (compare each group of an
 experiment file with its control, writing JSON), ``export`` (export a campaign as
 CSV or Excel), ``pitch`` (draft and save pitches for a run's offers), ``audit verify`` (check the
 audit log's hash chain: exit 0 intact, 1 naming the first bad event), ``report`` (a run's report as PDF or
-Excel). ``python -m crm_core COMMAND --help``
+Excel), ``backup`` and ``restore`` (a consistent copy of the whole database, and putting one back after
+checking it). ``python -m crm_core COMMAND --help``
 documents each. Errors a user can act on are printed as one line on stderr
 with exit code 2; never a traceback.
 """
@@ -23,14 +24,16 @@ from crm_core.logs import configure_file_logging
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every subcommand."""
-    from crm_core.cli import audit_cmd, evaluate, export_cmd, import_cmd, pitch_cmd, report_cmd, run, setup, uplift
+    from crm_core.cli import (audit_cmd, backup_cmd, evaluate, export_cmd, import_cmd, pitch_cmd, report_cmd, run,
+                              setup, uplift)
 
     parser = argparse.ArgumentParser(
         prog="python -m crm_core",
         description="NextBest: customer segments and next best offers from sales exports.",
         epilog="Run 'python -m crm_core COMMAND --help' for the options of a command.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (setup, run, import_cmd, evaluate, uplift, export_cmd, pitch_cmd, audit_cmd, report_cmd):
+    for module in (setup, run, import_cmd, evaluate, uplift, export_cmd, pitch_cmd, audit_cmd, report_cmd,
+                   backup_cmd):
         module.add_parser(sub)
     return parser
 
