@@ -7,6 +7,7 @@ model) so that the offline evaluation can rank the same prepared engine twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ import pyarrow as pa
 from crm_core.recommend.affinity import ItemItemModel, cluster_adoption
 from crm_core.recommend.candidates import candidate_pairs
 from crm_core.recommend.catalog import build_catalog
-from crm_core.recommend.diversity import top_offers
 from crm_core.recommend.explain import explain
 from crm_core.recommend.history import CodedLines, History, code_lines, day_number, day_numbers, history_as_of
-from crm_core.recommend.propensity import PurchaseModel, pair_features
-from crm_core.recommend.scenarios import candidate_kinds, family_prices, primary_scenarios, scenario_names
-from crm_core.recommend.scoring import popularity_component, profit_component, relative_affinity, weighted_score
+from crm_core.recommend.learning import LearningData, fit_purchase_model, learning_days
+from crm_core.recommend.propensity import PurchaseModel
+from crm_core.recommend.ranking import RankingTables, choose_offers, primary_codes
+from crm_core.recommend.scenarios import family_prices, primary_scenarios, scenario_names
+from crm_core.recommend.scoring import popularity_component, profit_component
 from crm_core.recommend.settings import RecommendConfig
 from crm_core.recommend.text_codes import as_arrow_text, factorize_text
 
@@ -68,6 +70,16 @@ class PreparedEngine:
     cluster_of: np.ndarray | None
     adoption: np.ndarray | None
     notes: list[str] = field(default_factory=list)
+    learning: LearningData | None = None  # the start of the learning window, for the calibration backtest
+    learning_days: int | None = None
+
+    def with_config(self, config: RecommendConfig) -> "PreparedEngine":
+        """The same prepared engine scoring with ``config`` (only settings used at scoring time may differ).
+
+        The learning data is dropped: it is needed only to calibrate, and at a million
+        customers it holds a second history in memory.
+        """
+        return dataclasses.replace(self, config=config, learning=None)
 
     @property
     def offerable(self) -> np.ndarray:
@@ -78,6 +90,7 @@ class PreparedEngine:
         """JSON-safe model parameters and what the engine could not use."""
         return {"products": int(len(self.catalog)), "offerable_products": int(self.offerable.sum()),
                 "model_products": int(len(self.item_model.items_)),
+                "learning_days": int(self.learning_days or self.config.horizon_days),
                 "purchase_model": self.purchase_model.parameters(), "notes": list(self.notes)}
 
     def offers(self, *, exclude_bought: bool = False) -> pd.DataFrame:
@@ -113,29 +126,12 @@ class PreparedEngine:
 
     def _block_offers(self, rows: np.ndarray, exclude_bought: bool, ctx: "_OfferContext") -> dict[str, np.ndarray]:
         """The chosen candidates of one block of customers, with their score components and rank."""
-        cfg, h = self.config, self.history
-        cand = candidate_pairs(h, self.item_model, self.offerable, rows, cfg, exclude_bought=exclude_bought)
+        h = self.history
+        cand = candidate_pairs(h, self.item_model, self.offerable, rows, self.config, exclude_bought=exclude_bought)
         if not len(cand["c"]):
             return cand
-        cand["primary"] = ctx.primary_of[cand["c"]]
-        cand["kind"], cand["fit"], keep = candidate_kinds(cand, cand["primary"], ctx.family_codes, ctx.price, h, cfg,
-                                                          ctx.usual)
-        if not keep.all():  # dropped before the purchase model: it scores each pair on its own
-            cand = {name: values[keep] for name, values in cand.items()}
-        cand["prob"] = self.purchase_model.predict_pairs(cand, h, self.adoption, self.cluster_of)
-        c, p = cand["c"], cand["p"]
-        components = {"affinity": relative_affinity(c, cand["prob"]),
-                      "popularity": None if ctx.popularity is None else ctx.popularity[p],
-                      "profit": None if ctx.profit is None else ctx.profit[p],
-                      "scenario_fit": cand["fit"]}
-        score, _ = weighted_score(components, cfg)
-        chosen, rank = top_offers(c, ctx.family_codes[p], p, score, cfg.top_n)
-        o = {name: values[chosen] for name, values in cand.items()}
-        for name, values in components.items():
-            o[name] = np.full(len(chosen), np.nan) if values is None else values[chosen]
-        o["score"] = score[chosen]
-        o["rank"] = rank
-        return o
+        return choose_offers(cand, ctx.tables, h, self.config,
+                             lambda kept: self.purchase_model.predict_pairs(kept, h, self.adoption, self.cluster_of))
 
     def _finish(self, o: dict, ctx: "_OfferContext") -> pd.DataFrame:
         """Add the explanation inputs, render explanations, shape the output frame."""
@@ -151,8 +147,8 @@ class PreparedEngine:
         own = np.where(n >= 2, (first - last) / np.maximum(n - 1, 1), np.nan)
         interval = np.where(np.isnan(own), h.usual_interval[p], own)
         o["interval"] = np.where(o["hist"], interval, np.nan)
-        o["price"] = ctx.price[p]
-        o["usual_price"] = ctx.usual.lookup(c, ctx.family_codes[p])
+        o["price"] = ctx.tables.price[p]
+        o["usual_price"] = ctx.tables.usual.lookup(c, ctx.tables.family_codes[p])
         o["window_orders"] = h.popularity[p]
         at = np.searchsorted(ctx.scen_codes, c)
         o["recency"], o["frequency"] = ctx.recency[at], ctx.frequency[at]
@@ -176,15 +172,10 @@ class PreparedEngine:
 class _OfferContext:
     """What every block of customers needs, computed once per :meth:`PreparedEngine.offers` call."""
 
-    primary_of: np.ndarray
+    tables: RankingTables
     scen_codes: np.ndarray
     recency: np.ndarray
     frequency: np.ndarray
-    family_codes: np.ndarray
-    price: np.ndarray
-    usual: object
-    popularity: np.ndarray | None
-    profit: np.ndarray | None
     anchor_names: pd.Categorical
     families: pd.Categorical
     customer_ids: pa.ChunkedArray
@@ -196,19 +187,31 @@ class _OfferContext:
         """The context of an engine's history and catalog."""
         h, cat, cfg = engine.history, engine.catalog, engine.config
         scen = primary_scenarios(h, engine.offerable, cfg)
-        primary_of = np.zeros(len(engine.lines.customers), dtype=np.int64)
-        primary_of[scen.index.to_numpy()] = scen["scenario"].to_numpy()
-        family_codes = pd.factorize(cat["family"])[0]
-        price = cat["price"].to_numpy(dtype=float)
         names = cat["name"].astype("string").to_numpy(dtype=object)
         families = cat["family"].astype("string").to_numpy(dtype=object)
-        return cls(primary_of, scen.index.to_numpy(), scen["recency"].to_numpy(), scen["frequency"].to_numpy(),
-                   family_codes, price, family_prices(h, family_codes, price),
-                   popularity_component(h.popularity, engine.offerable),
-                   profit_component(cat["margin_rate"].to_numpy(dtype=float), engine.offerable),
+        tables = ranking_tables(h, cat, engine.offerable, len(engine.lines.customers), cfg, scen)
+        return cls(tables, scen.index.to_numpy(), scen["recency"].to_numpy(), scen["frequency"].to_numpy(),
                    _categorical(np.append(names, ""), np.arange(len(names) + 1)),
                    _categorical(families, np.arange(len(families))),
                    _arrow_text(engine.lines.customers), _arrow_text(cat.index), _arrow_text(cat["family"]))
+
+
+def ranking_tables(history: History, catalog: pd.DataFrame, offerable: np.ndarray, n_customers: int,
+                   config: RecommendConfig, scenarios: pd.DataFrame | None = None) -> RankingTables:
+    """The :class:`~crm_core.recommend.ranking.RankingTables` of a history and catalog.
+
+    ``scenarios`` is ``primary_scenarios(history, offerable, config)`` when already computed.
+    """
+    if scenarios is None:
+        primary_of = primary_codes(history, offerable, n_customers, config)
+    else:
+        primary_of = np.zeros(n_customers, dtype=np.int64)
+        primary_of[scenarios.index.to_numpy()] = scenarios["scenario"].to_numpy()
+    family_codes = pd.factorize(catalog["family"])[0]
+    price = catalog["price"].to_numpy(dtype=float)
+    return RankingTables(primary_of, family_codes, price, family_prices(history, family_codes, price),
+                         popularity_component(history.popularity, offerable),
+                         profit_component(catalog["margin_rate"].to_numpy(dtype=float), offerable))
 
 
 def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFrame | None,
@@ -234,6 +237,11 @@ def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFr
     if cluster_of is None:
         notes.append("No clusters: same-cluster adoption is not used.")
 
+    window = learning_days(lines, day, config.horizon_days)
+    if window < config.horizon_days:
+        notes.append(f"Only {day - int(lines.sales.day.min())} days of sales history: the purchase model learned "
+                     f"from the last {window} days (not {config.horizon_days}), with the history before them.")
+
     def today():
         history = history_as_of(lines, day, config.popularity_window_days)
         item_model = ItemItemModel(config.model_regularisation, config.max_model_products).fit(history.pairs, C, P)
@@ -243,52 +251,17 @@ def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFr
     # The purchase model learns one horizon back, independently of today's history: both at once.
     if config.threads > 1:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            learning = pool.submit(_fit_purchase_model, lines, day, catalog, cluster_of, config)
+            learning = pool.submit(fit_purchase_model, lines, day, catalog, cluster_of, config, window)
             history, item_model, adoption = today()
-            purchase_model = learning.result()
+            purchase_model, learned = learning.result()
     else:
         history, item_model, adoption = today()
-        purchase_model = _fit_purchase_model(lines, day, catalog, cluster_of, config)
+        purchase_model, learned = fit_purchase_model(lines, day, catalog, cluster_of, config, window)
     if not purchase_model.fitted_:
-        notes.append(f"Less than {config.horizon_days} days of history with enough repeat purchases: "
+        notes.append(f"Less than {window} days of history with enough repeat purchases: "
                      "the purchase model uses a fixed rule instead of learning from the data.")
-    return PreparedEngine(config, catalog, lines, history, item_model, purchase_model, cluster_of, adoption, notes)
-
-
-def _fit_purchase_model(lines: CodedLines, day: int, catalog: pd.DataFrame, cluster_of: np.ndarray | None,
-                        config: RecommendConfig) -> PurchaseModel:
-    """Learn the purchase model on the data one horizon back and what was bought since."""
-    start = day - config.horizon_days
-    past = history_as_of(lines, start, config.popularity_window_days)
-    rows = past.customers.index.to_numpy(dtype=np.int64)
-    if len(rows) == 0:
-        return PurchaseModel().fit(pd.DataFrame({"held_before": []}), np.zeros(0))
-    if len(rows) > config.training_max_customers:
-        rng = np.random.default_rng(config.seed)
-        rows = np.sort(rng.choice(rows, size=config.training_max_customers, replace=False))
-    P, C = len(catalog), len(lines.customers)
-    offerable = catalog["offerable"].to_numpy(dtype=bool)
-    model = ItemItemModel(config.model_regularisation, config.max_model_products).fit(past.pairs, C, P)
-    cand = candidate_pairs(past, model, offerable, rows, config, exclude_bought=False)
-    bought = _bought_between(lines, start, day, rows, cand["c"], cand["p"])
-    adoption = None if cluster_of is None else cluster_adoption(past.pairs, cluster_of, P)
-    return PurchaseModel().fit(pair_features(cand, past, adoption, cluster_of), bought)
-
-
-def _bought_between(lines: CodedLines, start: int, day: int, rows: np.ndarray, c: np.ndarray, p: np.ndarray
-                    ) -> np.ndarray:
-    """Whether each (customer ``c``, product ``p``) was bought after ``start`` and on or before ``day``."""
-    s = lines.sales
-    if len(s) and int(s.run_last.max()) <= day:  # every line is known by ``day``: a run's last day says it
-        sampled = np.zeros(len(lines.customers) + 1, dtype=bool)
-        sampled[rows] = True
-        runs = (s.run_last > start) & (s.run_p >= 0) & sampled[s.run_c]  # run_c = -1 reads the spare last cell
-        later_c, later_p = s.run_c[runs].astype(np.int64), s.run_p[runs].astype(np.int64)
-    else:
-        w = (s.day > start) & (s.day <= day) & (s.c >= 0) & (s.p >= 0)
-        later_c, later_p = s.c[w].astype(np.int64), s.p[w].astype(np.int64)
-    width = len(lines.products) + 1
-    return np.isin(c.astype(np.int64) * width + p, later_c * width + later_p)
+    return PreparedEngine(config, catalog, lines, history, item_model, purchase_model, cluster_of, adoption, notes,
+                          learned, window)
 
 
 def _cluster_codes(features: pd.DataFrame | None, customers: pd.Index) -> np.ndarray | None:

@@ -127,8 +127,9 @@ class FamilyPrices:
         c, f, price = c[ok].astype(np.int64), f[ok].astype(np.int64), price[ok]
         self.families = int(f.max()) + 1 if len(f) else 1
         key = c * self.families + f
-        if len(key) and (int(c.max()) + 1) * self.families <= self._DENSE_CELLS:
-            size = (int(c.max()) + 1) * self.families
+        size = (int(c.max()) + 1) * self.families if len(key) else 0
+        # A table no sparser than the pairs (a sample of customers, a product per family is not): keys otherwise.
+        if len(key) and size <= self._DENSE_CELLS and size <= 16 * len(key):
             total = np.bincount(key, weights=price, minlength=size)
             count = np.bincount(key, minlength=size)
             self.keys = None
