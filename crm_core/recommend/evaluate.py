@@ -18,17 +18,23 @@
   customer never bought); *repeat* (all track), the customer's N products with
   most distinct invoices, ties by most recent purchase then product id,
   filled from popularity when fewer than N.
+
+The engine is evaluated as a run would use it: calibrated on the history
+before the cutoff (:mod:`crm_core.recommend.calibration`; ``[recommend]
+calibrate = false`` evaluates the configured blend).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 
 import numpy as np
 import pandas as pd
 
 from crm_core.errors import NextBestError
+from crm_core.recommend.calibration import calibrate, calibration_budget
 from crm_core.recommend.engine import prepare
 from crm_core.recommend.history import day_number
 from crm_core.recommend.settings import RecommendConfig
@@ -60,9 +66,22 @@ def evaluate(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n
         ``{"all": {"engine", "popularity", "repeat"}, "new": {"engine", "popularity"}}``,
         each ``{"customers", "hit_rate", "precision", "recall", "coverage"}``.
     """
+    return evaluate_calibrated(tx, cutoff=cutoff, horizon_days=horizon_days, top_n=top_n, products=products,
+                               holdings=holdings, features=features, config=config)[0]
+
+
+def evaluate_calibrated(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n: int = 3,
+                        products: pd.DataFrame | None = None, holdings: pd.DataFrame | None = None,
+                        features: pd.DataFrame | None = None, config: RecommendConfig | None = None,
+                        sales: pd.DataFrame | None = None) -> tuple[dict, dict]:
+    """:func:`evaluate`, and the calibration report of the engine at the cutoff.
+
+    ``sales`` is ``sales_frame(tx)`` when already computed (several cutoffs of one file).
+    Returns ``(evaluation, calibration report)``.
+    """
     config = dataclasses.replace(config or RecommendConfig(), top_n=int(top_n))
     cut = day_number(cutoff)
-    t = _sales_frame(tx)
+    t = sales_frame(tx) if sales is None else sales
     train = t[t["day"] <= cut]
     window = t[(t["day"] > cut) & (t["day"] <= cut + horizon_days) & t["customer_id"].notna()
                & t["product_id"].notna()]
@@ -85,9 +104,12 @@ def evaluate(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n
     ranking = (recent.groupby("product_id")["invoice_id"].nunique().rename("n").reset_index()
                .sort_values(["n", "product_id"], ascending=[False, True], kind="mergesort")["product_id"].to_numpy())
     sold = max(len(ranking), 1)
+    started = time.perf_counter()
     engine = prepare(tx.loc[_days(tx["invoice_date"]) <= cut], features, products,
                      None if holdings is None else holdings[_days(holdings["opened_at"]) <= cut]
                      if "opened_at" in holdings.columns else holdings, as_of=cutoff, config=config)
+    calibration = calibrate(engine, budget_seconds=calibration_budget(time.perf_counter() - started, config))
+    engine = calibration.engine
     offers_all = engine.offers()[["customer_id", "product_id"]]
     offers_new = engine.offers(exclude_bought=True)[["customer_id", "product_id"]]
     elig_all = pd.Index(truth["customer_id"].unique())
@@ -101,7 +123,7 @@ def evaluate(tx: pd.DataFrame, *, cutoff: dt.date, horizon_days: int = 90, top_n
                 "repeat": _metrics(repeat, truth, elig_all, top_n, sold)},
         "new": {"engine": _metrics(offers_new, truth_new, elig_new, top_n, sold),
                 "popularity": _metrics(popular_new, truth_new, elig_new, top_n, sold)},
-    }
+    }, calibration.report
 
 
 def default_cutoff(tx: pd.DataFrame, horizon_days: int = 90) -> dt.date:
@@ -134,8 +156,8 @@ def _metrics(offers: pd.DataFrame, truth: pd.DataFrame, eligible: pd.Index, n: i
             "coverage": round(offers["product_id"].nunique() / sold, 6)}
 
 
-def _sales_frame(tx: pd.DataFrame) -> pd.DataFrame:
-    """Sales rows with normalised product ids, day numbers and invoice keys."""
+def sales_frame(tx: pd.DataFrame) -> pd.DataFrame:
+    """Sales rows with normalised product ids, day numbers and invoice keys (the evaluation's view of ``tx``)."""
     sale = ~tx["is_return"].to_numpy(dtype=bool) if "is_return" in tx.columns else np.ones(len(tx), bool)
     t = tx.loc[sale]
     day = _days(t["invoice_date"])

@@ -50,6 +50,15 @@ class RecommendConfig:
             depend on it; 1 = no worker threads).
         extra_non_merchandise: product codes never offered, on top of the
             ``is_merchandise`` flags of transactions and catalog.
+        calibrate: before scoring, choose the blend (weights, scenario thresholds)
+            by a backtest on the shop's own last window (crm_core.recommend.calibration);
+            False scores with the settings as configured.
+        calibration_budget_share: the calibration may take this share of the offers
+            stage (estimated as twice its measured preparation; at least 1 s).
+        calibration_max_seconds: hard cap on the calibration, whatever the stage's time.
+        calibration_customers: customers sampled for the backtest (seeded by ``seed``).
+        calibration_min_customers: fewer customers buying in the window than this:
+            the configured blend is kept (too few to tell blends apart).
     """
 
     weight_affinity: float = 0.4
@@ -76,6 +85,11 @@ class RecommendConfig:
     seed: int = 20240501
     threads: int = 2
     extra_non_merchandise: tuple[str, ...] = ()
+    calibrate: bool = True
+    calibration_budget_share: float = 0.2
+    calibration_max_seconds: float = 30.0
+    calibration_customers: int = 5_000
+    calibration_min_customers: int = 200
 
     @property
     def weights(self) -> dict[str, float]:
@@ -95,7 +109,8 @@ class RecommendConfig:
         if sum(self.weights.values()) <= 0:
             raise ConfigError("[recommend] at least one weight must be above 0 (defaults 0.4 / 0.3 / 0.2 / 0.1).")
         for name in ("top_n", "popularity_window_days", "horizon_days", "candidates_per_customer", "max_model_products",
-                     "training_max_customers", "nurture_max_frequency", "threads"):
+                     "training_max_customers", "nurture_max_frequency", "threads", "calibration_customers",
+                     "calibration_min_customers"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"[recommend] {name} must be a whole number >= 1, not {value!r}.")
@@ -107,7 +122,13 @@ class RecommendConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise ConfigError(f"[recommend] {name} must be between 0 and 1, not {value!r}.")
-        for name in ("due_factor", "upsell_price_ratio", "model_regularisation"):
+        if not isinstance(self.calibrate, bool):
+            raise ConfigError(f"[recommend] calibrate must be true or false, not {self.calibrate!r}.")
+        share = self.calibration_budget_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ConfigError(f"[recommend] calibration_budget_share must be above 0 and at most 1 (0.2 = a fifth "
+                              f"of the offers stage), not {share!r}.")
+        for name in ("due_factor", "upsell_price_ratio", "model_regularisation", "calibration_max_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"[recommend] {name} must be a number above 0, not {value!r}.")

@@ -1,8 +1,9 @@
 """The pure part of a pipeline run: frames in, frames out (no database).
 
-features -> RFM segments, clusters and value -> offers -> the audit gate,
-each stage timed. :func:`crm_core.services.pipeline.run_pipeline` reads the
-inputs from the store and stores what this returns.
+features -> RFM segments, clusters and value -> offers (calibrated on the
+shop's own last window, then scored) -> the audit gate, each stage timed.
+:func:`crm_core.services.pipeline.run_pipeline` reads the inputs from the
+store and stores what this returns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from crm_core.config import Config
 from crm_core.features import customer_features
 from crm_core.gate import Policy, gate_offers, offer_facts, run_quality
 from crm_core.holdings import held_on
+from crm_core.recommend.calibration import calibrate, calibration_budget
 from crm_core.recommend.engine import prepare
 from crm_core.segment import segment_customers
 
@@ -45,8 +47,11 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
 
     t0 = stage("offers", "Choosing scenarios and scoring next best offers")
     engine = prepare(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
+    # A backtest on the shop's own last window chooses the blend, within a share of the time preparing took.
+    calibration = calibrate(engine, budget_seconds=calibration_budget(time.perf_counter() - t0, config.recommend))
+    engine = calibration.engine
     offers = engine.offers()
-    offers_model = engine.info()
+    offers_model = {**engine.info(), "calibration": calibration.report}
     timings["offers"] = time.perf_counter() - t0
 
     t0 = stage("audit", f"Audit gate ({policy.name} policy)")
