@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from crm_core.auth import Action, Actor, require
 from crm_core.errors import ConfigError
+from crm_core.recommend.cutoffs import check_cutoffs, cutoff_schedule, evaluate_cutoffs
 from crm_core.recommend.evaluate import evaluate
 from crm_core.recommend.health import (  # noqa: F401
     GRADE_MEANINGS,
@@ -75,32 +76,76 @@ def evaluate_offers(db, workspace_id: int, *, actor: Actor | None, config, cutof
     and ``with_customers`` say which of the stored products, holdings and customers (as of the
     cutoff) the evaluation sees. Returns ``(evaluation, cutoff)``.
     """
+    data = _workspace_data(db, workspace_id, actor=actor, horizon_days=horizon_days, top_n=top_n)
+    cutoff = cutoff or default_cutoff(data["last"], horizon_days)
+    _check_history_before(data, cutoff, horizon_days)
+    customers = frames.read_customers(db, workspace_id, cutoff) if with_customers else None
+    evaluation = evaluate(data["tx"], cutoff=cutoff, horizon_days=horizon_days, top_n=top_n,
+                          customers=customers, config=_recommend_config(config),
+                          **_stored(db, workspace_id, with_catalog, with_holdings))
+    return evaluation, cutoff
+
+
+def evaluate_offers_at_cutoffs(db, workspace_id: int, *, actor: Actor | None, config, cutoffs=None,
+                               every_days: int | None = None, horizon_days: int = 90, top_n: int = 3,
+                               with_catalog: bool = True, with_holdings: bool = True) -> dict:
+    """The offline evaluation at several cutoffs, each reported, with the mean and spread of every figure.
+
+    Args:
+        cutoffs: the cutoff dates; or
+        every_days: cutoffs this many days apart, back from the latest that leaves a full
+            window (see :func:`crm_core.recommend.cutoffs.cutoff_schedule`).
+        Other arguments as for :func:`evaluate_offers`.
+    Returns:
+        :func:`crm_core.recommend.cutoffs.evaluate_cutoffs`'s dict.
+    Raises:
+        ConfigError: both or neither of ``cutoffs`` and ``every_days``; a cutoff whose window runs
+            past the data.
+        PermissionDenied, TooLittleDataToEvaluate: as for :func:`evaluate_offers`.
+    """
+    if (cutoffs is None) == (every_days is None):
+        raise ConfigError("Give either the cutoff dates or the number of days between cutoffs, not both.")
+    data = _workspace_data(db, workspace_id, actor=actor, horizon_days=horizon_days, top_n=top_n)
+    if every_days is not None:
+        chosen = cutoff_schedule(data["first"], data["last"], every_days=every_days, horizon_days=horizon_days)
+    else:
+        chosen = check_cutoffs(cutoffs, data["last"], horizon_days)
+    for cutoff in chosen:
+        _check_history_before(data, cutoff, horizon_days)
+    return evaluate_cutoffs(data["tx"], chosen, horizon_days=horizon_days, top_n=top_n,
+                            config=_recommend_config(config), **_stored(db, workspace_id, with_catalog, with_holdings))
+
+
+def _workspace_data(db, workspace_id: int, *, actor: Actor | None, horizon_days: int, top_n: int) -> dict:
+    """The role check, the arguments' check, and the workspace's transactions with their first and last dates."""
     require(actor, Action.RUN_PIPELINE)
     for name, value in (("horizon_days", horizon_days), ("top_n", top_n)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}.")
-    recommend_config = _recommend_config(config)
     tx = frames.read_transactions(db, workspace_id)
     if tx.empty:
         raise TooLittleDataToEvaluate("This workspace has no transactions yet: import a sales file, then "
                                       "evaluate the offers.")
     sales = tx.loc[~tx["is_return"].to_numpy(dtype=bool) & tx["customer_id"].notna().to_numpy(dtype=bool),
                    "invoice_date"]
-    first, last = tx["invoice_date"].min().date(), tx["invoice_date"].max().date()
-    cutoff = cutoff or default_cutoff(last, horizon_days)
-    if not bool((sales < pd.Timestamp(cutoff + dt.timedelta(days=1))).any()):
+    return {"tx": tx, "sales": sales, "first": tx["invoice_date"].min().date(), "last": tx["invoice_date"].max().date()}
+
+
+def _check_history_before(data: dict, cutoff: dt.date, horizon_days: int) -> None:
+    """Refuse a cutoff with no customer sale on or before it."""
+    if not bool((data["sales"] < pd.Timestamp(cutoff + dt.timedelta(days=1))).any()):
         raise TooLittleDataToEvaluate(
             f"There are no customer sales on or before the cutoff {cutoff:%d %b %Y} (the data runs from "
-            f"{first:%d %b %Y} to {last:%d %b %Y}). The evaluation needs history before the cutoff and "
-            f"{horizon_days} days after it: choose a later cutoff or a shorter horizon, or load more history.")
+            f"{data['first']:%d %b %Y} to {data['last']:%d %b %Y}). The evaluation needs history before the cutoff "
+            f"and {horizon_days} days after it: choose a later cutoff or a shorter horizon, or load more history.")
+
+
+def _stored(db, workspace_id: int, with_catalog: bool, with_holdings: bool) -> dict:
+    """The stored products and holdings the evaluation sees (None when absent or not wanted)."""
     products = frames.read_products(db, workspace_id) if with_catalog else None
     holdings = frames.read_holdings(db, workspace_id) if with_holdings else None
-    customers = frames.read_customers(db, workspace_id, cutoff) if with_customers else None
-    evaluation = evaluate(tx, cutoff=cutoff, horizon_days=horizon_days, top_n=top_n,
-                          products=products if products is not None and len(products) else None,
-                          holdings=holdings if holdings is not None and len(holdings) else None, customers=customers,
-                          config=recommend_config)
-    return evaluation, cutoff
+    return {"products": products if products is not None and len(products) else None,
+            "holdings": holdings if holdings is not None and len(holdings) else None}
 
 
 def _recommend_config(config) -> RecommendConfig:

@@ -1,6 +1,7 @@
 """The ``evaluate`` command: options, JSON on stdout, files read through the importer."""
 
 import argparse
+import datetime as dt
 import json
 
 import pytest
@@ -72,3 +73,50 @@ def test_a_file_with_many_rejected_rows_is_refused_unless_accepted(tmp_path, wor
     captured = capsys.readouterr()
     assert json.loads(captured.out)["all"]["popularity"]["hit_rate"] == 0.5
     assert "rows were rejected and are not part of the evaluation" in captured.err
+
+
+def test_several_cutoffs_or_a_step_are_accepted_but_only_one_way_of_choosing():
+    args = _parser().parse_args(["evaluate", "--transactions", "t.csv", "--cutoffs", "2024-03-31, 2024-03-20"])
+    assert args.cutoffs == [CUTOFF, dt.date(2024, 3, 20)] and args.cutoff is None and args.every is None
+    for step, days in (("60d", 60), ("8w", 56), ("45", 45)):
+        assert _parser().parse_args(["evaluate", "--transactions", "t.csv", "--every", step]).every == days
+
+
+@pytest.mark.parametrize("bad", [[], ["--cutoff", "2024-03-31", "--every", "60d"], ["--every", "0d"],
+                                 ["--every", "two months"], ["--cutoffs", "2024-03-31,31/03/2024"]])
+def test_a_missing_double_or_malformed_choice_of_cutoffs_fails_with_a_message(bad, capsys):
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["evaluate", "--transactions", "t.csv", *bad])
+    err = capsys.readouterr().err
+    assert any(word in err for word in ("one of the arguments", "not allowed with", "60d or 8w", "YYYY-MM-DD"))
+
+
+def test_one_cutoff_prints_the_evaluation_alone(tmp_path, world, capsys):  # noqa: F811
+    path = _export(world, tmp_path / "sales.csv")
+    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoff", "2024-03-31", "--top-n", "2"])
+    assert cli.run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["all", "new"] and list(out["all"]) == ["engine", "popularity", "repeat"]
+
+
+def test_several_cutoffs_print_each_result_and_the_mean_and_spread(tmp_path, world, capsys):  # noqa: F811
+    path = _export(world, tmp_path / "sales.csv")
+    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoffs", "2024-03-31,2024-03-20",
+                                 "--top-n", "2"])
+    assert cli.run(args) == 0
+    first = capsys.readouterr().out
+    out = json.loads(first)
+    assert out["cutoffs"] == ["2024-03-20", "2024-03-31"] and len(out["results"]) == 2
+    assert out["results"][1]["all"]["popularity"]["hit_rate"] == 0.5
+    assert set(out["summary"]["all"]["engine"]["hit_rate"]) == {"mean", "sd", "min", "max"}
+    assert cli.run(args) == 0
+    assert capsys.readouterr().out == first  # byte for byte
+
+
+def test_a_cutoff_without_a_full_window_after_it_is_refused(tmp_path, world):  # noqa: F811
+    from crm_core.errors import ConfigError
+
+    path = _export(world, tmp_path / "sales.csv")
+    args = _parser().parse_args(["evaluate", "--transactions", str(path), "--cutoffs", "2024-03-31,2024-06-30"])
+    with pytest.raises(ConfigError, match="latest cutoff with a full window"):
+        cli.run(args)
