@@ -13,7 +13,7 @@ from crm_core.services import model_health
 from crm_core.store import Database
 from crm_core.views import offers as offer_views
 from crm_core.views import runs
-from crm_core.views.model_health import latest_health_check
+from crm_core.views.model_health import latest_health_check, run_calibration
 
 ctx = guard_page("offers.py")
 ws = ctx.workspace
@@ -131,6 +131,41 @@ else:
 st.subheader("Model health")
 may_run = can(ctx.actor, Action.RUN_PIPELINE)
 failed = False
+blend = run_calibration(ctx.db, run_id) if run_id is not None else None
+
+
+def _blend_card(blend) -> KpiCard:
+    """The chosen blend of the run shown, as a card next to the grade."""
+    return KpiCard(f"Blend of run #{blend.run_id}", blend.chosen.replace("_", " ").capitalize(),
+                   f"{blend.label.capitalize()}. {blend.reason}")
+
+
+def _blend_details(blend) -> None:
+    """Why the run's offers rank as they do: the blend chosen and the backtest figures behind it."""
+    weights = ", ".join(f"{name.replace('_', ' ')} {w:.0%}" for name, w in blend.weights.items())
+    st.markdown(f"**Run #{blend.run_id}** scored its offers with the **{blend.chosen.replace('_', ' ')}** blend "
+                f"({shown(blend.label)}): {weights}.")
+    if blend.window_start is not None:
+        st.caption(f"Backtest on this shop's own history: offers as of {blend.window_start:%d %b %Y} checked against "
+                   f"what {blend.customers:,} customers bought up to {blend.window_end:%d %b %Y}. "
+                   f"{shown(blend.reason, 600)}"
+                   + ("" if blend.seconds is None else f" Took {blend.seconds:.1f} s of {blend.budget_seconds:.1f} s."))
+    else:
+        st.caption(shown(blend.reason, 600))
+    if blend.blends:
+        st.dataframe(
+            blend.blends_frame(), key="model_health_blends", hide_index=True,
+            column_order=["label", "all_hit_rate", "all_vs_best", "new_hit_rate", "new_vs_best", "chosen"],
+            column_config={
+                "label": st.column_config.TextColumn("Blend or rule", width="large"),
+                "all_hit_rate": st.column_config.NumberColumn("All products: hit-rate", format="percent"),
+                "all_vs_best": st.column_config.NumberColumn("All: × best rule", format="%.2f"),
+                "new_hit_rate": st.column_config.NumberColumn("New products: hit-rate", format="percent"),
+                "new_vs_best": st.column_config.NumberColumn("New: × best rule", format="%.2f"),
+                "chosen": st.column_config.CheckboxColumn("Chosen"),
+            })
+
+
 with st.container(border=True):
     st.caption("Would these offers have found buyers? The engine is trained on the data up to a cutoff and its top "
                "offers are checked against what customers bought in the days after, next to two simple rules: "
@@ -153,10 +188,14 @@ with st.container(border=True):
     if health is None and not failed:
         st.info("No model-health check for this workspace yet."
                 + ("" if may_run else " An analyst can run one; its result shows here for everyone."))
+        if blend is not None:
+            kpi_row([_blend_card(blend)])
     elif health is not None:
         st.caption(f"Checked by {check.checked_by} on {check.checked_at:%d %b %Y %H:%M} UTC."
                    + (" Data was imported since: check again to include it." if check.out_of_date else ""))
         cards = [KpiCard("Grade", health.grade, model_health.GRADE_MEANINGS[health.grade])]
+        if blend is not None:
+            cards.append(_blend_card(blend))
         for t in health.tracks().itertuples():
             cards.append(KpiCard(f"{t.track_label}: engine vs best rule",
                                  f"{t.engine_hit_rate:.1%} vs {t.baseline_hit_rate:.1%}",
@@ -186,3 +225,5 @@ with st.container(border=True):
             })
         for note in health.notes:
             st.warning(shown(note, 600))
+    if blend is not None:
+        _blend_details(blend)
