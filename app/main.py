@@ -13,6 +13,7 @@ import sys
 
 import streamlit as st
 
+from app.daily_backup import start_daily_backups
 from app.login import authenticator, hide_cookie_frames, log_out, login_view, relogin_from_cookie, write_cookie_if_due
 from app.navigation import pages_for
 from app.shell import clear_login, current_user, database, shown
@@ -30,6 +31,7 @@ def _first_start(url: str) -> None:
     bootstrap_users(db, default_credentials_path(), interactive=sys.stdin.isatty() and sys.stdout.isatty())
     cookie_key(default_cookie_key_path())
     mark_interrupted_runs(db)
+    start_daily_backups(db)  # one backup a day, in the background (app/daily_backup.py)
 
 
 def _navigation(user):

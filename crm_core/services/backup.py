@@ -112,15 +112,17 @@ def make_backup(db, actor: Actor, *, out: Path | None = None, folder: Path | Non
     return info
 
 
-def ensure_daily_backup(db, folder: Path, keep: int) -> Path | None:
+def ensure_daily_backup(db, folder: Path, keep: int, *, today: dt.date | None = None) -> Path | None:
     """Today's automatic backup of ``db`` in ``folder``, unless there is one; keeps the newest ``keep`` of them.
 
+    Args:
+        today: the day the file is named after (default: the machine's local date).
     Returns:
         The new file, or None when today's exists already.
     """
     kind, label = database_kind(db), database_label(db)
     folder = private_folder(folder)
-    target = folder / f"{label}-daily-{dt.date.today():%Y-%m-%d}{SUFFIX[kind]}"
+    target = folder / f"{label}-daily-{today or dt.date.today():%Y-%m-%d}{SUFFIX[kind]}"
     if target.exists():
         return None
     _write(db, target)
