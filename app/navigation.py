@@ -49,9 +49,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("review.py", "Review queue", ":material/fact_check:", Role.MANAGER, "Offers"),
     PageSpec("outcomes.py", "Outcomes", ":material/trending_up:", Role.VIEWER, "Offers"),
     PageSpec("data.py", "Data", ":material/database:", Role.VIEWER, "Data"),
+    PageSpec("customers.py", "Duplicates", ":material/group:", Role.ANALYST, "Data"),
     PageSpec("import_data.py", "Import data", ":material/upload_file:", Role.ANALYST, "Data"),
     PageSpec("run_pipeline.py", "Run pipeline", ":material/play_circle:", Role.ANALYST, "Data"),
     PageSpec("admin.py", "Admin", ":material/admin_panel_settings:", Role.ADMIN, "Admin"),
+    PageSpec("settings.py", "Settings", ":material/tune:", Role.ADMIN, "Admin"),
 )
 
 

@@ -34,7 +34,7 @@ LAYER_OF = {
     "crm_core.auth": LEAF, "crm_core.auth.roles": LEAF, "crm_core.auth.passwords": LEAF,
     "crm_core.store": STORE,
     "crm_core.config": PURE, "crm_core.features": PURE, "crm_core.segment": PURE, "crm_core.recommend": PURE,
-    "crm_core.gate": PURE, "crm_core.stats": PURE, "crm_core.charts": PURE,
+    "crm_core.gate": PURE, "crm_core.stats": PURE, "crm_core.charts": PURE, "crm_core.customers": PURE,
     "crm_core.ingest": USE_CASE, "crm_core.ingest.service": USE_CASE, "crm_core.ingest.load": USE_CASE,
     "crm_core.ingest.load_records": USE_CASE, "crm_core.ingest.saved_mappings": USE_CASE,
     **{f"crm_core.ingest.{m}": PURE for m in ("read", "sniff", "excel", "dates", "numbers", "mapping", "validate",

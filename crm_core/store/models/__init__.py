@@ -24,6 +24,7 @@ from crm_core.store.models.config_versions import *  # noqa: F401,F403
 from crm_core.store.models.data import *  # noqa: F401,F403
 from crm_core.store.models.decisions import *  # noqa: F401,F403
 from crm_core.store.models.health_checks import *  # noqa: F401,F403
+from crm_core.store.models.merges import *  # noqa: F401,F403
 from crm_core.store.models.offers import *  # noqa: F401,F403
 from crm_core.store.models.outcomes import *  # noqa: F401,F403
 from crm_core.store.models.pitches import *  # noqa: F401,F403
