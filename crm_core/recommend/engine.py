@@ -37,7 +37,9 @@ ENGINE_OFFER_COLUMNS = ["customer_id", "rank", "product_id", "family", "scenario
 def recommend(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFrame | None,
               holdings: pd.DataFrame | None, *, as_of: dt.date, config: RecommendConfig,
               exclude_bought: bool = False) -> pd.DataFrame:
-    """The next best offers of every customer as of a date.
+    """The next best offers of every customer as of a date, with the settings as configured.
+
+    A pipeline run calibrates the blend first (:mod:`crm_core.recommend.calibration`).
 
     Args:
         tx: canonical transactions (docs/contracts.md); rows after ``as_of`` are ignored.
@@ -53,7 +55,8 @@ def recommend(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.Data
     Returns:
         The offers frame (ENGINE_OFFER_COLUMNS), sorted by ``customer_id, rank``.
     """
-    return prepare(tx, features, products, holdings, as_of=as_of, config=config).offers(
+    # Scored as configured (no calibration); with_config releases the learning data before scoring.
+    return prepare(tx, features, products, holdings, as_of=as_of, config=config).with_config(config).offers(
         exclude_bought=exclude_bought)
 
 
