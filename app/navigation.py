@@ -53,6 +53,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("import_data.py", "Import data", ":material/upload_file:", Role.ANALYST, "Data"),
     PageSpec("run_pipeline.py", "Run pipeline", ":material/play_circle:", Role.ANALYST, "Data"),
     PageSpec("admin.py", "Admin", ":material/admin_panel_settings:", Role.ADMIN, "Admin"),
+    PageSpec("settings.py", "Settings", ":material/tune:", Role.ADMIN, "Admin"),
 )
 
 
