@@ -1,4 +1,4 @@
-"""The Admin page's sections beyond users: gating policies, the audit log check, the server log.
+"""The Admin page's sections beyond users: gating policies, backups, the audit log check, the server log.
 
 Each section is one function drawing into the page; every change goes
 through a ``crm_core`` use case (which checks the admin role itself), every
@@ -12,6 +12,7 @@ import streamlit as st
 from app.shell import PageContext, show_error, shown
 from crm_core.errors import NextBestError
 from crm_core.logs import log_tail
+from crm_core.services.backup import backup_folder, backup_table, make_backup, restore_backup
 from crm_core.views.audit_chain import MISSING, OLDER, verify_audit_chain
 from crm_core.views.policies import flag_choices, flag_label, latest_policies, policy_table, workspace_policies
 from crm_core.workflow.policies import save_policy, set_active_policy
@@ -114,6 +115,44 @@ def _save(ctx: PageContext) -> None:
     users = [shown(w.workspace) for w in workspace_policies(ctx.db) if w.policy_name == policy.name]
     regated = f" Re-gated the undecided offers of {', '.join(users)}." if users else ""
     st.success(f"Saved policy {shown(policy.name)} version {policy.version}.{regated}")
+
+
+def backups(ctx: PageContext) -> None:
+    """Back up now, the backups kept, and restoring one of them (typed confirmation)."""
+    st.subheader("Backups")
+    ops = ctx.config.operations
+    folder = backup_folder(ctx.db, ops)
+    st.caption(f"A backup is a consistent copy of the whole database, made while everyone works. One is made "
+               f"automatically each day and the newest {ops.backup_keep} of those are kept, in {shown(folder, 300)} "
+               "(the [operations] settings on the Settings page). Backups hold customer data: the folder is "
+               "readable by the account running NextBest only.")
+    if st.button("Back up now", key="admin_backup_now", icon=":material/backup:"):
+        try:
+            info = make_backup(ctx.db, ctx.actor, folder=folder)
+        except NextBestError as exc:
+            show_error(exc)
+        else:
+            st.success(f"Backed up to {shown(info.path.name)} ({info.size / 1e6:,.1f} MB).")
+    table = backup_table(folder)
+    st.dataframe(table, hide_index=True, key="admin_backups_table",
+                 column_config={"modified": st.column_config.DatetimeColumn("written (UTC)")})
+    with st.expander("Restore a backup"):
+        st.caption("Replaces everything in the database with the backup, for every user; the database replaced is "
+                   "backed up first. The file is checked before anything is replaced. For a file kept elsewhere, "
+                   "copy it into the folder above, or use python -m crm_core restore --from FILE.")
+        name = st.selectbox("Backup", table["file"].tolist(), index=None, key="admin_restore_file")
+        typed = st.text_input("Type restore to confirm", key="admin_restore_confirm")
+        if st.button("Restore this backup", key="admin_restore_go", type="primary",
+                     disabled=name is None or typed.strip() != "restore"):
+            try:
+                info, replaced = restore_backup(ctx.db, ctx.actor, folder / name, folder=folder)
+            except NextBestError as exc:
+                show_error(exc)
+            else:
+                st.cache_data.clear()
+                kept = f" The database it replaced was saved as {shown(replaced.name)}." if replaced else ""
+                st.success(f"Restored {shown(info.path.name)} (schema revision {info.revision}).{kept} Reload the "
+                           "page: everyone now sees the restored data.")
 
 
 def audit_log(ctx: PageContext) -> None:

@@ -1,6 +1,8 @@
-"""Admin: users, roles, password resets, lockouts; gating policies; the audit log check; the server log.
+"""Admin: users, roles, password resets, lockouts; workspaces, imports and runs; gating policies; backups; the
+audit log check; the server log. The pipeline settings have their own page (Settings).
 
-Users go through crm_core.auth.users, the other sections are drawn by app/admin_sections.py.
+Users go through crm_core.auth.users; workspaces, imports and runs are drawn by app/admin_workspaces.py, the
+other sections by app/admin_sections.py.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app import admin_sections
+from app import admin_sections, admin_workspaces
 from app.shell import PageContext, guard_page, show_error
 from crm_core.auth import Role
 from crm_core.auth import users as user_store
@@ -98,7 +100,15 @@ ctx = guard_page("admin.py", require_workspace=False)
 st.title("Admin")
 users_section(ctx)
 st.divider()
+admin_workspaces.workspaces(ctx)
+st.divider()
+admin_workspaces.imports(ctx)
+st.divider()
+admin_workspaces.runs(ctx)
+st.divider()
 admin_sections.gating_policies(ctx)
+st.divider()
+admin_sections.backups(ctx)
 st.divider()
 admin_sections.audit_log(ctx)
 st.divider()

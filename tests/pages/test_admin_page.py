@@ -48,7 +48,8 @@ def test_only_an_admin_sees_the_page(gated_app, role):
 def test_an_admin_sees_users_policies_audit_log_and_server_log(gated_app):
     at = _admin_page()
     assert not at.exception and not at.error
-    assert _texts(at.subheader) == ["Users", "Gating policies", "Audit log", "Server log"]
+    assert _texts(at.subheader) == ["Users", "Workspaces", "Imports", "Runs", "Gating policies", "Backups", "Audit log",
+                                    "Server log"]
     policies = frame_with(at, "active_in")
     assert policies[["policy", "version", "kind"]].values.tolist() == [
         ["permissive", 1, "built-in"], ["standard", 1, "built-in"], ["strict", 1, "built-in"]]
@@ -157,7 +158,7 @@ def test_the_server_log_shows_its_newest_lines(gated_app, tmp_path):
     lines = [f"line {i}" for i in range(250)] + ["Traceback: RuntimeError: the run failed"]
     (tmp_path / "logs" / "nextbest.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
     at = _admin_page()
-    log = at.expander[0].text[0].value
+    log = next(e for e in at.expander if e.label.startswith("The last 200 lines")).text[0].value
     assert log.splitlines() == lines[-200:]
 
 
