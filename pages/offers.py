@@ -69,6 +69,23 @@ else:
         KpiCard("Offers per customer", "–" if not run.customers else f"{run.offers / run.customers:.1f}",
                 f"At most {run.top_n}, at most one per product family."),
     ])
+    info = runs.get_run(ctx.db, run_id)
+    quality = info.quality
+    if quality:
+        kpi_row([
+            KpiCard("Offer quality", quality["level"].title(),
+                    f"Judged by the {info.policy_label} policy on {info.contact_date:%d %b %Y}: coverage, the share "
+                    "of customers whose best offer scores 80 or more, and the error rate decide the level."),
+            KpiCard("Pass / review / block", f"{quality['pass']:,} / {quality['review']:,} / {quality['block']:,}",
+                    "PASS offers can go out once approved; REVIEW ones need a closer look; BLOCK ones never go out."),
+            KpiCard("Customers with a PASS offer", f"{quality['coverage']:.0%}"),
+            KpiCard("Best offer scores 80+", f"{quality['high_score_share']:.0%}",
+                    "Share of the run's customers whose best offer has an audit score of 80 or more."),
+            KpiCard("Offers with an error", f"{quality['error_rate']:.1%}",
+                    "Opted out, do not contact, already held, no price, contacted in the silence window..."),
+        ])
+    else:
+        st.caption("This run was made before the audit gate: its offers carry no gate verdict.")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(offers_by_scenario_figure(offer_views.offer_count_rows(counts)),

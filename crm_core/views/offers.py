@@ -36,6 +36,7 @@ _STRING_COLUMNS = ("customer_id", "product_id", "product_name", "family", "scena
 _FLOAT_COLUMNS = ("score", *COMPONENTS, "expected_revenue")
 
 Choice = str | Iterable[str] | None
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class OfferRun:
     workspace_id: int
     as_of: dt.date
     top_n: int
-    weights: dict[str, float]  # component -> weight, as configured for the run
+    weights: dict[str, float]  # component -> weight the run scored with (the calibrated blend's, when chosen)
     offers: int
     customers: int  # customers with at least one offer
 
@@ -74,9 +75,11 @@ def offer_run(db, run_id: int) -> OfferRun:
         offers, customers = s.execute(select(func.count(), func.count(distinct(Offer.customer_id)))
                                       .where(Offer.run_id == run.id)).one()
         section = dict((run.config_json or {}).get("recommend") or {})
+        calibration = ((run.params_json or {}).get("offers_model") or {}).get("calibration") or {}
         workspace_id, as_of = run.workspace_id, run.as_of
     defaults = RecommendConfig()
     weights = {name: float(section.get(f"weight_{name}", defaults.weights[name])) for name in COMPONENTS}
+    weights.update({k: float(v) for k, v in (calibration.get("weights") or {}).items() if k in weights})
     return OfferRun(run_id=int(run_id), workspace_id=workspace_id, as_of=as_of,
                     top_n=int(section.get("top_n", defaults.top_n)), weights=weights,
                     offers=int(offers), customers=int(customers))
@@ -269,8 +272,11 @@ def _wanted(choice: Choice) -> list[str] | None:
 
 def _filtered(stmt, run_id: int, families: pd.Series | None, *, segment: Choice, scenario: Choice, family: Choice,
               min_score: float | None):
-    """``stmt`` (offers joined with run customers) restricted to the run and the filters."""
-    stmt = stmt.where(Offer.run_id == run_id)
+    """``stmt`` (offers joined with run customers) restricted to the run and the filters.
+
+    An offer an analyst replaced by hand (``superseded``) is left out: its replacement is listed.
+    """
+    stmt = stmt.where(Offer.run_id == run_id, Offer.state != SUPERSEDED)
     segments = _wanted(segment)
     if segments is not None:
         stmt = stmt.where(RunCustomer.rfm_segment.in_(segments))

@@ -8,6 +8,7 @@ from crm_core.config import Config
 from crm_core.display_text import shown
 from crm_core.services.model_health import evaluate_workspace
 from crm_core.views import offers as offer_views
+from crm_core.views import runs
 from crm_core.views.runs import latest_run_id
 from crm_core.views.workspaces import get_workspace
 
@@ -121,3 +122,27 @@ def _actor(role: str):
     from crm_core.auth import Actor, Role
 
     return Actor(role, Role.parse(role))
+
+
+def test_the_runs_offer_quality_is_shown_with_its_policy(offers_page, page_db, shop):
+    ws, run_id = shop
+    quality = runs.get_run(page_db, run_id).quality
+    at = _ok(offers_page("viewer").run())
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Offer quality"] == quality["level"].title()
+    assert cards["Pass / review / block"] == f"{quality['pass']:,} / {quality['review']:,} / {quality['block']:,}"
+    assert cards["Best offer scores 80+"] == f"{quality['high_score_share']:.0%}"
+
+
+def test_an_offer_replaced_by_hand_is_not_listed_its_replacement_is(offers_page, page_db, shop):
+    from crm_core.auth import Actor, Role
+    from crm_core.workflow import edit_offer
+
+    ws, run_id = shop
+    table = offer_views.offers_frame(page_db, run_id)
+    original = table.iloc[0]
+    held = set(table.loc[table["customer_id"] == original["customer_id"], "product_id"])
+    other = next(p for p in table["product_id"] if p not in held)
+    new_id = edit_offer(page_db, Actor("ann", Role.ANALYST), int(original["offer_id"]), other, reason="better fit")
+    ids = offer_views.offers_frame(page_db, run_id)["offer_id"].tolist()
+    assert int(original["offer_id"]) not in ids and new_id in ids
