@@ -46,7 +46,7 @@ def backup_if_due(db, last_day: dt.date | None, today: dt.date) -> dt.date | Non
         config, _ = active_settings(db)
         ops = config.operations
         made = ensure_daily_backup(db, backup_folder(db, ops), ops.backup_keep, today=today)
-    except Exception:  # noqa: BLE001 - a background thread: log it, try again later, never crash the app
+    except Exception:  # a background thread: log it, try again later, never crash the app
         log.exception("the daily backup of %s failed; trying again in %d s", _masked(db.url), CHECK_EVERY_SECONDS)
         return last_day
     if made is not None:

@@ -340,7 +340,7 @@ def _run(cmd: list[str], db, tool: str) -> str:
     password = make_url(db.url).password if db is not None else None
     if password:
         env["PGPASSWORD"] = str(password)
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise ConfigError(f"{tool} failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}")
     return done.stdout

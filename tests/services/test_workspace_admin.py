@@ -63,7 +63,7 @@ def test_an_admin_creates_a_workspace_with_its_money_and_clock(db, admin):
     ("timezone", "Mars/Olympus", "not a time zone"),
 ])
 def test_bad_values_are_refused_naming_what_to_give(db, admin, field, value, said):
-    args = {"name": "shop", **{field: value}}
+    args = {"name": "shop", field: value}
     with pytest.raises(ValidationError, match=said):
         create_workspace(db, admin, args.pop("name"), **args)
     with db.read() as s:
