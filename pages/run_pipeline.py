@@ -114,6 +114,7 @@ else:
         history, hide_index=True, key="run_history",
         column_order=["id", "as_of", "status", "created_by", "started_at", "seconds", "customers", "clusters",
                       "offers", "quality", "coverage", "high_score_share", "error_rate", "policy", "contact_date",
+                      "stale",
                       "transactions", "method", "k", "config_hash", "data_hash", "timings", "error"],
         column_config={
             "id": st.column_config.NumberColumn("Run", format="%d"),
@@ -131,4 +132,6 @@ else:
             "high_score_share": st.column_config.NumberColumn("Best offer 80+", format="percent"),
             "error_rate": st.column_config.NumberColumn("Error rate", format="percent"),
             "policy": "Policy", "contact_date": st.column_config.DateColumn("Contact date"),
+            "stale": st.column_config.TextColumn("Stale", help="Why the run no longer matches the data: an import "
+                                                               "it used was taken back."),
         })

@@ -84,6 +84,12 @@ class RfmConfig:
     ``recency = "rhythm"`` scores R in day bands, ``recency_multiples`` (R5, R4, R3, R2 upper
     limits) times the shop's median days between purchases (:mod:`crm_core.segment.recency`);
     ``"percentile"`` by percentile of the whole base, like F and M.
+
+    Attributes:
+        grid: the named segments as boxes (name, R from, R to, FM from, FM to); the first that holds wins.
+        recency: "rhythm" (day bands from the shop's buying rhythm) or "percentile" (rank in the base).
+        recency_multiples: the R5, R4, R3 and R2 upper limits, in multiples of the median days between purchases.
+        min_rhythm_customers: repeat buyers needed to measure the rhythm; with fewer, recency is by percentile.
     """
 
     grid: tuple[tuple[str, int, int, float, float], ...] = DEFAULT_GRID
@@ -131,6 +137,17 @@ class ClusterConfig:
     K-Means and the Gaussian mixture are fitted on at most ``fit_sample``
     customers, hierarchical clustering on at most ``hierarchical_sample``
     (hard limit 10,000); everyone else is assigned to the nearest cluster.
+
+    Attributes:
+        method: "kmeans", "gmm" (Gaussian mixture) or "hierarchical" (Ward, on a sample).
+        k: the number of clusters; empty: chosen by silhouette between k_min and k_max.
+        k_min, k_max: the range k is chosen from.
+        seed: the random seed of sampling and fitting (the same seed gives the same clusters).
+        n_init: K-Means restarts (the best is kept).
+        fit_sample: customers K-Means and the mixture are fitted on; the rest are assigned.
+        selection_sample: customers the candidate k are fitted on when k is chosen.
+        silhouette_sample: customers the silhouette is measured on.
+        hierarchical_sample: customers hierarchical clustering is fitted on (at most 10,000).
     """
 
     method: str = "kmeans"
@@ -166,6 +183,15 @@ class ValueConfig:
     ``discount_rate`` > 0 each ``discount_step_days`` slice is discounted.
     Churn risk is low below ``churn_bands[0]``, high from ``churn_bands[1]``.
     A model is not fitted with fewer than ``min_repeat_customers`` repeat buyers.
+
+    Attributes:
+        horizon_days: the days over which expected purchases and CLV are predicted.
+        discount_rate: a yearly discount rate for CLV (0: undiscounted).
+        discount_step_days: the slices in which CLV is discounted.
+        time_unit: the unit the value models count time in ("days" or "weeks").
+        churn_bands: churn risk is low below the first, high from the second.
+        min_repeat_customers: repeat buyers needed to fit the value models.
+        max_iter: the optimiser's iteration limit per start.
     """
 
     horizon_days: int = 365

@@ -19,7 +19,7 @@ class HealthCheck:
     health: ModelHealth
     checked_by: str
     checked_at: dt.datetime
-    out_of_date: bool  # a file was imported into the workspace after the check
+    out_of_date: bool  # a file was imported into the workspace after the check (not a duplicate, not taken back)
 
 
 def latest_health_check(db, workspace_id: int) -> HealthCheck | None:
@@ -29,7 +29,8 @@ def latest_health_check(db, workspace_id: int) -> HealthCheck | None:
                        .order_by(ModelHealthCheck.id.desc()).limit(1))
         if row is None:
             return None
-        newest_batch = s.scalar(select(func.max(ImportBatch.id)).where(ImportBatch.workspace_id == workspace_id))
+        newest_batch = s.scalar(select(func.max(ImportBatch.id)).where(ImportBatch.workspace_id == workspace_id,
+                                                                      ImportBatch.status == "loaded"))
         health = health_from_evaluation(dict(row.evaluation_json), workspace_id=workspace_id, cutoff=row.cutoff,
                                         horizon_days=row.horizon_days, top_n=row.top_n)
         return HealthCheck(health, row.created_by, row.created_at, (newest_batch or 0) > (row.batch_id or 0))

@@ -88,7 +88,9 @@ class RunInfo:
     def label(self) -> str:
         """A short name for pickers: ``#12 · as of 2024-03-28 · by ann``."""
         text = f"#{self.id} · as of {self.as_of:%Y-%m-%d} · by {self.created_by}"
-        return text if self.succeeded else f"{text} ({self.status})"
+        if not self.succeeded:
+            return f"{text} ({self.status})"
+        return f"{text} (stale: an import it used was taken back)" if self.stale_reason else text
 
 
 def _info(run: PipelineRun) -> RunInfo:
@@ -145,7 +147,8 @@ def list_runs(db, workspace_id: int) -> pd.DataFrame:
         transactions`` (Int64 counts, <NA> for a run that did not finish),
         ``method, k`` (clustering), ``timings`` (seconds per stage as text),
         ``contact_date``, ``policy`` (``standard v1``), ``quality`` (the gate's level),
-        ``coverage, high_score_share, error_rate`` (Float64 shares), ``config_hash, data_hash, error``.
+        ``coverage, high_score_share, error_rate`` (Float64 shares), ``stale`` (why the run is
+        out of date, <NA> when it is not), ``config_hash, data_hash, error``.
     """
     with db.read() as s:
         runs = [_info(r) for r in s.scalars(select(PipelineRun).where(PipelineRun.workspace_id == workspace_id)
@@ -171,6 +174,7 @@ def list_runs(db, workspace_id: int) -> pd.DataFrame:
     frame["contact_date"] = pd.to_datetime(pd.Series([r.contact_date for r in runs], dtype=object))
     frame["policy"] = pd.array([r.policy_label for r in runs], dtype="string")
     frame["quality"] = pd.array([r.quality_level for r in runs], dtype="string")
+    frame["stale"] = pd.array([r.stale_reason for r in runs], dtype="string")
     for col in ("coverage", "high_score_share", "error_rate"):
         frame[col] = pd.array([r.quality.get(col) for r in runs], dtype="Float64")
     for col in ("config_hash", "data_hash", "error"):

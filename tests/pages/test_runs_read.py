@@ -142,3 +142,15 @@ def test_migration_table_uses_labels(db, stored):
 def test_as_of_bounds_are_the_first_and_last_transaction_days(db, stored):
     assert runs.as_of_bounds(db, stored.shop_id) == (dt.date(2024, 1, 5), dt.date(2024, 3, 1))
     assert runs.as_of_bounds(db, stored.other_id) == (None, None)
+
+
+def test_a_run_whose_import_was_taken_back_is_labelled_stale(db, stored):
+    from sqlalchemy import update
+
+    from crm_core.store.models import PipelineRun
+
+    with db.unit_of_work() as s:
+        s.execute(update(PipelineRun).where(PipelineRun.id == stored.run_b).values(stale_reason="batch 3 taken back"))
+    assert "stale" in runs.get_run(db, stored.run_b).label
+    history = runs.list_runs(db, stored.shop_id).set_index("id")
+    assert history.loc[stored.run_b, "stale"] == "batch 3 taken back" and pd.isna(history.loc[stored.run_a, "stale"])
