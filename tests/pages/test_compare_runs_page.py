@@ -6,8 +6,26 @@ from crm_core.views.run_comparison import compare_runs
 from tests.pages.apptest_tools import frame_with, metrics
 
 
+def _let_two_valuable_customers_slip(runs_app) -> None:
+    """Move two Champions/Loyal customers of the first run into At Risk in the last run (the sample's own
+    customers do not slip under rhythm recency, and an empty list would test nothing)."""
+    from sqlalchemy import select, update
+
+    from crm_core.store.models import RunCustomer
+
+    with runs_app.db.unit_of_work() as s:
+        valuable = s.scalars(select(RunCustomer.customer_id).where(
+            RunCustomer.run_id == runs_app.first_run, RunCustomer.rfm_segment.in_(("CHAMPIONS", "LOYAL")))
+            .order_by(RunCustomer.customer_id).limit(2)).all()
+        assert len(valuable) == 2
+        s.execute(update(RunCustomer).where(RunCustomer.run_id == runs_app.last_run,
+                                            RunCustomer.customer_id.in_(valuable)).values(rfm_segment="AT_RISK"))
+
+
 def test_comparison_shows_stability_and_the_slipped_list(page_test, runs_app):
+    _let_two_valuable_customers_slip(runs_app)
     expected = compare_runs(runs_app.db, runs_app.first_run, runs_app.last_run)
+    assert len(expected.slipped) >= 2
     at = page_test("pages/compare_runs.py", "viewer").run()
     assert not at.exception
     assert at.selectbox(key="cmp_before").value == runs_app.first_run  # default: the previous run ...
