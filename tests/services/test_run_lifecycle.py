@@ -52,11 +52,10 @@ def test_an_as_of_date_within_the_margin_runs(shop):
     assert _runs(db) == [("succeeded", None)]
 
 
-class StopException(BaseException):
-    """Stands in for Streamlit's stop exception (not an Exception) raised when the user leaves the page."""
-
-
 def test_leaving_the_page_mid_run_marks_it_stopped_not_running(shop):
+    """Streamlit stops a page's script with StopException, which is a BaseException, not an Exception."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
     db, ws = shop
 
     def leave_during_offers(fraction, message):
