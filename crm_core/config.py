@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crm_core.config_toml import read_toml_file
 from crm_core.errors import ConfigError
 from crm_core.gate.settings import GateConfig
 from crm_core.ingest.settings import IngestConfig
@@ -70,7 +70,8 @@ class OperationsConfig:
         """Raise ConfigError when a value is out of range."""
         keep = self.backup_keep
         if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 365:
-            raise ConfigError(f"[operations] backup_keep must be a whole number of backups from 1 to 365, not {keep!r}.")
+            raise ConfigError("[operations] backup_keep must be a whole number of backups from 1 to 365, "
+                              f"not {keep!r}.")
         folder = self.backup_folder
         if not isinstance(folder, str) or not folder.strip() or "\x00" in folder:
             raise ConfigError(f'[operations] backup_folder must be a folder path, e.g. "data/backups", not {folder!r}.')
@@ -128,12 +129,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None:
         return Config()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {p} does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Config file {p} is not valid TOML: {exc}") from None
+    data = read_toml_file(p, kind="Config file")
     try:
         return Config.from_dict(data)
     except ConfigError as exc:

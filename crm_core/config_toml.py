@@ -24,6 +24,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from crm_core.errors import ConfigError
@@ -91,8 +92,8 @@ def _walk(part: Any, name: str, out: list[SettingSection]) -> None:
             continue
         default = getattr(defaults, f.name)
         optional = type(None) in typing.get_args(hints.get(f.name))
-        scalars.append(SettingField(name, f.name, value, default, helps.get(f.name, ""), _kind(hints.get(f.name), default),
-                                    optional))
+        scalars.append(SettingField(name, f.name, value, default, helps.get(f.name, ""),
+                                    _kind(hints.get(f.name), default), optional))
     if scalars or not nested:
         out.append(SettingSection(name, _first_paragraph(kind.__doc__), tuple(scalars)))
     for child, value in nested:
@@ -137,7 +138,8 @@ def field_help(kind: type) -> dict[str, str]:
     prose = " ".join((kind.__doc__ or "").split())
     for f in dataclasses.fields(kind):
         if f.name not in found:
-            said = [s for s in re.split(r"(?<=[.;])\s+", prose) if re.search(rf"(?<![\w.]){re.escape(f.name)}(?!\w)", s)]
+            mention = rf"(?<![\w.]){re.escape(f.name)}(?!\w)"
+            said = [s for s in re.split(r"(?<=[.;])\s+", prose) if re.search(mention, s)]
             if said:
                 found[f.name] = " ".join(said)
     return {name: _readable(text) for name, text in found.items()}
@@ -218,6 +220,18 @@ def read_toml(text: str, *, source: str = "the file") -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}.") from None
+
+
+def read_toml_file(path: str | Path, *, kind: str = "Config file") -> dict:
+    """The tables of the TOML file at ``path``; ConfigError naming the ``kind`` of file and what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{kind} {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{kind} {path} cannot be read: {getattr(exc, 'strerror', None) or exc}.") from None
+    return read_toml(text, source=f"{kind} {path}")
 
 
 def parse_value(text: str, key: str) -> Any:

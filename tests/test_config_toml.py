@@ -118,3 +118,20 @@ def test_text_that_is_not_toml_is_refused_with_its_line():
         read_toml("[recommend]\ntop_n = = 3\n", source="settings.toml")
     with pytest.raises(ConfigError, match="gate.weights is not a TOML value"):
         parse_value("{WARN: 15}", "gate.weights")
+
+
+def test_a_settings_or_policy_file_that_is_missing_or_not_toml_is_named_in_the_error(tmp_path):
+    from crm_core.workflow.policies import policy_from_file
+
+    with pytest.raises(ConfigError, match=r"Config file .*nope\.toml does not exist"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match=r"Policy file .*nope\.toml does not exist"):
+        policy_from_file(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[gate\nmin_score = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Config file .*broken\.toml is not valid TOML.*line 1"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match=r"Policy file .*broken\.toml is not valid TOML"):
+        policy_from_file(broken)
+    with pytest.raises(ConfigError, match=r"Config file .* cannot be read"):
+        load_config(tmp_path)  # a folder, not a file

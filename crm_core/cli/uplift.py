@@ -14,9 +14,9 @@ line or value, and nothing written.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from crm_core.files import write_atomically
 from crm_core.outcomes.experiment import ExperimentFileError
 
 
@@ -48,7 +48,7 @@ def run(args) -> int:
     result = analyse_experiment_file(args.file, group=args.group, control=args.control, converted=args.converted,
                                      revenue=args.revenue, by=args.by, sheet=args.sheet)
     text = json.dumps(result.to_json_dict(), indent=2, sort_keys=True) + "\n"
-    _write_atomically(Path(args.out), text.encode("utf-8"))
+    write_atomically(Path(args.out), text.encode("utf-8"), error=ExperimentFileError)
     where = f" within each {args.by!r}" if args.by else ""
     print(f"Wrote {args.out}: {len(result.groups)} comparison(s) with control {args.control!r}{where}.")
     for g in result.groups:
@@ -56,13 +56,3 @@ def run(args) -> int:
         print(f"  {label}: {g.verdict}")
     return 0
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no half-written JSON."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExperimentFileError(f"Cannot write {path}: {exc.strerror or exc}. Choose another --out path.") from None

@@ -21,8 +21,7 @@ import math
 
 import pandas as pd
 
-from crm_core.stats import (GroupResult, GroupSummary, UpliftResult, newcombe_diff_interval,
-                            sample_size_two_proportions, verdict, welch_interval_from_summary)
+from crm_core.stats import GroupResult, GroupSummary, UpliftResult, compare_counts
 
 TREATMENT, HOLDOUT = "treatment", "holdout"
 UPLIFT_TABLE_COLUMNS = [
@@ -123,19 +122,6 @@ def _summary(rows: pd.DataFrame, value, with_revenue: bool) -> GroupSummary:
 
 
 def _compare(treated: pd.DataFrame, held: pd.DataFrame, value, with_revenue: bool, confidence: float) -> GroupResult:
-    """The treatment rows against the holdout rows (the same arithmetic as crm_core.stats.compare_groups)."""
-    n, x, mean, var = _totals(treated)
-    cn, cx, c_mean, c_var = _totals(held)
-    rate, c_rate = x / n, (cx / cn if cn else math.nan)
-    diff = rate - c_rate
-    ci = newcombe_diff_interval(x, n, cx, cn, confidence)
-    needed = sample_size_two_proportions(rate, c_rate, alpha=1 - confidence)
-    revenue_diff = revenue_ci = None
-    if with_revenue:
-        revenue_diff = mean - c_mean
-        revenue_ci = welch_interval_from_summary(mean, var, n, c_mean, c_var, cn, confidence)
-    return GroupResult(group=TREATMENT, by=value, n=n, conversions=x, rate=rate,
-                       revenue_per_customer=mean if with_revenue else None, diff=diff, diff_ci=ci,
-                       relative=diff / c_rate if c_rate > 0 else None, revenue_diff=revenue_diff,
-                       revenue_diff_ci=revenue_ci, needed_per_group=needed,
-                       verdict=verdict(diff, ci, needed_per_group=needed, confidence=confidence))
+    """The treatment rows against the holdout rows (crm_core.stats.compare_counts on their totals)."""
+    return compare_counts(TREATMENT, value, _totals(treated), _totals(held), with_revenue=with_revenue,
+                          confidence=confidence)

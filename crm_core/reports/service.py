@@ -8,13 +8,13 @@ number of customers.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from crm_core.auth import Action, Actor, require
 from crm_core.charts.outcomes import funnel_figure, uplift_figure
 from crm_core.charts.overview import customers_by_segment_figure
 from crm_core.errors import ValidationError
+from crm_core.files import write_atomically
 from crm_core.outcomes.attribution import AttributionRule
 from crm_core.reports.content import ReportContent, report_content
 from crm_core.reports.figures import RenderedFigures, render_figures
@@ -62,15 +62,7 @@ def write_report(db, actor: Actor, run_id: int, path: str | Path, **options) -> 
         The errors of :func:`build_report`; ValidationError when the file cannot be written.
     """
     path = Path(path)
-    data = build_report(db, actor, run_id, report_format(path), **options)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ValidationError(f"Cannot write {path}: {exc.strerror or exc}. Choose another --out path.") from None
-    return path
+    return write_atomically(path, build_report(db, actor, run_id, report_format(path), **options))
 
 
 def report_figures(content: ReportContent) -> dict:

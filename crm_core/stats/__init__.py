@@ -17,10 +17,11 @@ from crm_core.stats.inputs import (NothingToCompare, UnknownColumn, UnknownContr
                                    UpliftInputError, conversion_flags)
 from crm_core.stats.means import welch_interval, welch_interval_from_summary
 from crm_core.stats.proportions import newcombe_diff_interval, sample_size_two_proportions, wilson_interval
-from crm_core.stats.uplift import GroupResult, GroupSummary, UpliftResult, compare_groups, verdict
+from crm_core.stats.uplift import (GroupResult, GroupSummary, UpliftResult, compare_counts, compare_groups,
+                                   verdict)
 
 __all__ = [
     "GroupResult", "GroupSummary", "NothingToCompare", "UnknownColumn", "UnknownControl", "UnreadableValue",
-    "UpliftInputError", "UpliftResult", "compare_groups", "conversion_flags", "newcombe_diff_interval",
-    "sample_size_two_proportions", "verdict", "welch_interval", "welch_interval_from_summary", "wilson_interval",
+    "UpliftInputError", "UpliftResult", "compare_counts", "compare_groups", "conversion_flags",
+    "newcombe_diff_interval", "sample_size_two_proportions", "verdict", "welch_interval", "welch_interval_from_summary", "wilson_interval",
 ]

@@ -179,25 +179,37 @@ def verdict(diff: float, ci: tuple[float, float], *, needed_per_group: int | Non
     return text + " The two rates are equal, so no number of customers would show a difference."
 
 
-def _compare(g, b, row, control_row, with_revenue: bool, confidence: float) -> GroupResult:
-    """One group's row of the groupby against its control's row (None: no control customers)."""
-    n, x = int(row["n"]), int(row["conversions"])
-    cn, cx, c_mean = _counts(control_row)
+def compare_counts(group, by, treated: tuple[int, int, float, float], control: tuple[int, int, float, float], *,
+                   with_revenue: bool, confidence: float) -> GroupResult:
+    """One group against its control from counts: each side is ``(customers, conversions, revenue mean,
+    revenue variance)`` (the mean and variance may be NaN when there is no revenue or no control).
+
+    The difference in conversion rate with Newcombe's interval, the customers per group needed to detect
+    it, the revenue difference with Welch's interval (``with_revenue``) and the verdict sentence.
+    """
+    n, x, mean, var = treated
+    cn, cx, c_mean, c_var = control
     rate, c_rate = x / n, (cx / cn if cn else math.nan)
     diff = rate - c_rate
     ci = newcombe_diff_interval(x, n, cx, cn, confidence)
     needed = sample_size_two_proportions(rate, c_rate, alpha=1 - confidence)
     rev_diff = rev_ci = None
     if with_revenue:
-        rev_diff = float(row["rev_mean"]) - c_mean
-        c_var = float(control_row["rev_var"]) if control_row is not None else math.nan
-        rev_ci = welch_interval_from_summary(float(row["rev_mean"]), float(row["rev_var"]), n, c_mean, c_var, cn,
-                                             confidence)
-    return GroupResult(group=g, by=b, n=n, conversions=x, rate=rate,
-                       revenue_per_customer=float(row["rev_mean"]) if with_revenue else None,
+        rev_diff = mean - c_mean
+        rev_ci = welch_interval_from_summary(mean, var, n, c_mean, c_var, cn, confidence)
+    return GroupResult(group=group, by=by, n=n, conversions=x, rate=rate,
+                       revenue_per_customer=mean if with_revenue else None,
                        diff=diff, diff_ci=ci, relative=diff / c_rate if c_rate > 0 else None,
                        revenue_diff=rev_diff, revenue_diff_ci=rev_ci, needed_per_group=needed,
                        verdict=verdict(diff, ci, needed_per_group=needed, confidence=confidence))
+
+
+def _compare(g, b, row, control_row, with_revenue: bool, confidence: float) -> GroupResult:
+    """One group's row of the groupby against its control's row (None: no control customers)."""
+    cn, cx, c_mean = _counts(control_row)
+    c_var = float(control_row["rev_var"]) if control_row is not None else math.nan
+    treated = (int(row["n"]), int(row["conversions"]), float(row["rev_mean"]), float(row["rev_var"]))
+    return compare_counts(g, b, treated, (cn, cx, c_mean, c_var), with_revenue=with_revenue, confidence=confidence)
 
 
 def _counts(row) -> tuple[int, int, float]:

@@ -16,43 +16,28 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from crm_core.errors import ConfigError
-from crm_core.store.audit_log import GENESIS, check_chain, event_count, key_file
+from crm_core.store.audit_log import GENESIS, ChainCheck, check_chain, event_count, key_file
 from crm_core.store.models import AuditEvent
 
 HEAD, OLDER, MISSING = "head", "older", "missing"
 
 
 @dataclass(frozen=True)
-class ChainReport:
-    """The result of checking the audit log.
+class ChainReport(ChainCheck):
+    """The result of checking the audit log: the store's ChainCheck (``events``, ``head``, ``bad``,
+    ``intact``, ``first_bad``) and where an expected head stands.
 
     Attributes:
-        events: how many events the log holds.
-        head: the newest event's hash (``GENESIS``, 64 zeros, for an empty log).
-        bad: ids of the events that do not match, oldest first.
         expected_head: the hash given to compare with (None when none was given).
         expected_at: where that hash is: ``head``, ``older`` (an earlier event's) or ``missing``.
         expected_event: the id of the event with that hash (None when missing or genesis).
         events_after: how many events came after it (0 when it is the head).
     """
 
-    events: int
-    head: str
-    bad: tuple[int, ...]
     expected_head: str | None = None
     expected_at: str | None = None
     expected_event: int | None = None
     events_after: int | None = None
-
-    @property
-    def intact(self) -> bool:
-        """Every event matches its hash and links to the one before."""
-        return not self.bad
-
-    @property
-    def first_bad(self) -> int | None:
-        """The id of the first event that does not match (None when intact)."""
-        return self.bad[0] if self.bad else None
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,6 @@ the same unit of work as the change: choosing another active policy
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm_core.auth import Action, Actor, require
 from crm_core.config import Config
+from crm_core.config_toml import read_toml_file
 from crm_core.errors import ConfigError, ConflictError, NotFound, ValidationError
 from crm_core.gate import BUILTIN_POLICIES, GateConfig, Policy, policy_from_dict
 from crm_core.store.audit_log import record_event
@@ -33,12 +33,7 @@ from crm_core.workflow.regate import RegateResult, regate_workspace_result
 def policy_from_file(path: str | Path) -> Policy:
     """The policy in a TOML file (its ``name``, else the file's name); ConfigError naming what is wrong."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"Policy file {path} does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Policy file {path} is not valid TOML: {exc}") from None
+    data = read_toml_file(path, kind="Policy file")
     return policy_from_dict(data, name=data.get("name") or path.stem.lower())
 
 

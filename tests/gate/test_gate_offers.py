@@ -13,7 +13,6 @@ from crm_core.gate import (FACT_COLUMNS, FACT_FIELDS, GATE_COLUMNS, GateConfig, 
                            gate_offers, offer_facts, render_flag_messages, run_quality)
 from tests.gate.builders import (AS_OF, ago, customers_frame, gate_world, offers_frame, pairs_frame,
                                  products_frame)
-from tests.recommend.worlds import make_tx
 
 
 def mixed_world():
