@@ -30,7 +30,7 @@ LEAF, STORE, PURE, READ, USE_CASE, ENTRY = "leaf", "store", "pure", "read side",
 LAYER_OF = {
     "crm_core": LEAF, "crm_core.errors": LEAF, "crm_core.ids": LEAF, "crm_core.money": LEAF, "crm_core.keys": LEAF,
     "crm_core.formula_safety": LEAF, "crm_core.display_text": LEAF, "crm_core.settings_base": LEAF,
-    "crm_core.progress": LEAF, "crm_core.logs": LEAF, "crm_core.dates": LEAF, "crm_core.files": LEAF,
+    "crm_core.progress": LEAF, "crm_core.logs": LEAF, "crm_core.dates": LEAF, "crm_core.files": LEAF, "crm_core.free_text": LEAF,
     "crm_core.holdings": PURE,
     "crm_core.auth": LEAF, "crm_core.auth.roles": LEAF, "crm_core.auth.passwords": LEAF,
     "crm_core.store": STORE,

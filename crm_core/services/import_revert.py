@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 
 from crm_core.auth import Action, Actor, require
 from crm_core.errors import ConflictError, NotFound, ValidationError
+from crm_core.free_text import MAX_REASON_CHARS, checked_text
 from crm_core.services.workspace_admin import delete_rows
 from crm_core.store.audit_log import record_event
 from crm_core.store.locks import lock_workspace
 from crm_core.store.models import (Base, Customer, CustomerAttribute, Holding, ImportBatch, Outcome, OverviewSummary,
                                    PipelineRun, Product, Transaction, utc_now)
 
-MAX_REASON_CHARS = 2_000
 CHUNK = 10_000  # ids per IN list (SQLite allows 32,766 bound values)
 _BATCH_ROWS = (Transaction, Holding, Outcome, CustomerAttribute)
 
@@ -64,11 +64,8 @@ def revert_import(db, actor: Actor, batch_id: int, *, reason: str) -> RevertResu
         catalog batch, a run in progress); ConflictError (already taken back).
     """
     require(actor, Action.MANAGE_WORKSPACES)
-    why = " ".join(str(reason or "").split())
-    if not why:
-        raise ValidationError("Say why the import is taken back (kept with the batch and in the audit log).")
-    if len(why) > MAX_REASON_CHARS:
-        raise ValidationError(f"A reason has at most {MAX_REASON_CHARS:,} characters; this one has {len(why):,}.")
+    why = checked_text(reason, label="A reason", max_chars=MAX_REASON_CHARS,
+                       missing="Say why the import is taken back (kept with the batch and in the audit log).")
     with db.unit_of_work(check_foreign_keys=False) as s:
         batch = _batch(s, batch_id)
         lock_workspace(s, batch.workspace_id)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.auth import Action, Actor, require
 from crm_core.errors import ConflictError, NotFound, ValidationError
+from crm_core.free_text import MAX_REASON_CHARS, checked_text
 from crm_core.ids import normalise_id
 from crm_core.services.workspaces import now_in
 from crm_core.store.audit_log import record_event
@@ -41,7 +42,6 @@ from crm_core.store.models import (CampaignMember, Customer, CustomerAttribute, 
                                    OverviewSummary, Transaction, Workspace, utc_now)
 from crm_core.views.merges import ACTIVE, DISMISSED, UNDONE, merge_proposals
 
-MAX_REASON_CHARS = 2_000
 CHUNK = 5_000  # ids per IN list (SQLite allows 32,766 bound values)
 MOVED_TABLES = {"transactions": Transaction, "holdings": Holding, "outcomes": Outcome,
                 "customer_attributes": CustomerAttribute}
@@ -198,10 +198,7 @@ def _evidence(evidence) -> dict:
 
 
 def _reason(reason: str | None) -> str | None:
-    text = (reason or "").strip()
-    if len(text) > MAX_REASON_CHARS:
-        raise ValidationError(f"The reason is {len(text):,} characters long; keep it under {MAX_REASON_CHARS:,}.")
-    return text or None
+    return checked_text(reason, label="A reason", max_chars=MAX_REASON_CHARS, one_line=False)
 
 
 def _locked_pair(s: Session, workspace_id: int, first: str, second: str) -> tuple[Customer, Customer]:

@@ -19,12 +19,12 @@ from sqlalchemy import select, text
 
 from crm_core.auth import Action, Actor, require
 from crm_core.errors import NotFound, ValidationError
+from crm_core.free_text import MAX_REASON_CHARS, checked_text
 from crm_core.services.workspace_admin import delete_rows
 from crm_core.store.audit_log import record_event
 from crm_core.store.models import PipelineRun
 from crm_core.views.workspace_admin import run_delete_blockers
 
-MAX_REASON_CHARS = 2_000
 
 
 def delete_run(db, actor: Actor, run_id: int, *, reason: str | None = None) -> dict[str, int]:
@@ -36,9 +36,7 @@ def delete_run(db, actor: Actor, run_id: int, *, reason: str | None = None) -> d
         PermissionDenied (admins only); NotFound; ValidationError naming why the run must stay.
     """
     require(actor, Action.MANAGE_WORKSPACES)
-    why = " ".join(str(reason or "").split()) or None
-    if why and len(why) > MAX_REASON_CHARS:
-        raise ValidationError(f"A reason has at most {MAX_REASON_CHARS:,} characters; this one has {len(why):,}.")
+    why = checked_text(reason, label="A reason", max_chars=MAX_REASON_CHARS)
     with db.unit_of_work(check_foreign_keys=False) as s:
         run = s.scalar(select(PipelineRun).where(PipelineRun.id == int(run_id)).with_for_update())
         if run is None:

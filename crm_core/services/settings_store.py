@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from crm_core.auth import Action, Actor, require
 from crm_core.config import Config
 from crm_core.errors import ConfigError, ConflictError, ValidationError
+from crm_core.free_text import checked_text
 from crm_core.store.audit_log import record_event
 from crm_core.store.models import ConfigVersion
 
@@ -98,11 +99,9 @@ def save_settings(db, actor: Actor, config_dict: dict, *, note: str, based_on=AN
         (no note, or nothing changed); ConflictError (someone saved another version first).
     """
     require(actor, Action.MANAGE_POLICIES)
-    text = " ".join(str(note or "").split())
-    if not text:
-        raise ValidationError("Say why the settings change (the note is kept with the version and in the audit log).")
-    if len(text) > MAX_NOTE_CHARS:
-        raise ValidationError(f"A note has at most {MAX_NOTE_CHARS:,} characters; this one has {len(text):,}.")
+    text = checked_text(note, label="A note", max_chars=MAX_NOTE_CHARS,
+                        missing="Say why the settings change (the note is kept with the version and in the audit "
+                                "log).")
     config = Config.from_dict(config_dict or {})
     body = settings_body(config)
     try:

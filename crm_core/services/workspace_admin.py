@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.auth import Action, Actor, require
 from crm_core.errors import ConflictError, NotFound, ValidationError
+from crm_core.free_text import checked_text
 from crm_core.services.workspaces import check_timezone
 from crm_core.store.audit_log import record_event
 from crm_core.store.locks import lock_workspace
@@ -220,12 +221,8 @@ def _refuse_taken(session: Session, name: str) -> None:
 
 
 def _name(name: str) -> str:
-    text_ = " ".join(str(name or "").split())
-    if not text_:
-        raise ValidationError("Give the workspace a name (e.g. shop, bank).")
-    if len(text_) > MAX_NAME_CHARS:
-        raise ValidationError(f"A workspace name has at most {MAX_NAME_CHARS} characters; this one has {len(text_)}.")
-    return text_
+    return checked_text(name, label="A workspace name", max_chars=MAX_NAME_CHARS,
+                        missing="Give the workspace a name (e.g. shop, bank).")
 
 
 def _kind(kind: str) -> str:

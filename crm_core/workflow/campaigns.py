@@ -18,6 +18,7 @@ from sqlalchemy import Row, select
 
 from crm_core.auth import Action, Actor, require
 from crm_core.errors import ValidationError
+from crm_core.free_text import checked_text
 from crm_core.outcomes.holdout import MAX_SEED, default_seed
 from crm_core.store.audit_log import record_event
 from crm_core.store.models import Campaign, CampaignOffer, Offer
@@ -98,12 +99,8 @@ def create_campaign(db, actor: Actor, name: str, offer_ids, *, holdout_share: fl
 
 
 def _checked_name(name) -> str:
-    text = " ".join(str(name or "").split())
-    if not text:
-        raise ValidationError("Give the campaign a name (e.g. 'Spring winback').")
-    if len(text) > MAX_NAME_CHARS:
-        raise ValidationError(f"A campaign name has at most {MAX_NAME_CHARS} characters; this one has {len(text)}.")
-    return text
+    return checked_text(name, label="A campaign name", max_chars=MAX_NAME_CHARS,
+                        missing="Give the campaign a name (e.g. 'Spring winback').")
 
 
 def _checked_share(share) -> float:

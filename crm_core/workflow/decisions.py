@@ -25,6 +25,7 @@ import pandas as pd
 
 from crm_core.auth.roles import Action, Actor, require
 from crm_core.errors import ValidationError
+from crm_core.free_text import MAX_REASON_CHARS, checked_text
 from crm_core.workflow.offer_transitions import Transition, apply_transition, unique_ids
 
 DECISIONS = ("approved", "rejected", "flagged")
@@ -100,7 +101,7 @@ def decide_offers(db, actor: Actor, offer_ids: Iterable[int], decision: str, *, 
     Raises:
         PermissionDenied: ``actor`` may not decide offers (below manager).
         ValidationError: ``decision`` is not one of the three words (a programming error,
-            never a business outcome).
+            never a business outcome), or the reason is longer than 2,000 characters.
     """
     require(actor, Action.DECIDE_OFFERS)
     if decision not in DECISIONS:
@@ -193,9 +194,8 @@ def reopen_offers(db, actor: Actor, offer_ids: Iterable[int], *, reason: str) ->
 
 
 def _clean(text: str | None) -> str | None:
-    """The reason stripped; None when blank."""
-    text = None if text is None else str(text).strip()
-    return text or None
+    """The reason stripped (its lines kept); None when blank; ValidationError when over 2,000 characters."""
+    return checked_text(text, label="A reason", max_chars=MAX_REASON_CHARS, one_line=False)
 
 
 def _nothing(ids: list[int], decision: str, why: str) -> DecisionOutcome:

@@ -101,6 +101,18 @@ def test_an_unknown_decision_word_is_a_validation_error(db, manager):
         decide_offers(db, manager, [1], "approve")
 
 
+def test_a_reason_keeps_its_lines_and_an_overlong_one_decides_nothing(db, manager):
+    ids = insert_pending_offers(db, 2)
+    with pytest.raises(ValidationError, match="at most 2,000 characters; this one has 2,001"):
+        decide_offers(db, manager, ids, "rejected", reason="x" * 2_001)
+    assert {v[0] for v in offer_states(db, ids).values()} == {"pending"}
+    outcome = decide_offers(db, manager, ids, "rejected", reason="  Wrong product.\nCustomer complained.  ")
+    assert outcome.decided == tuple(ids)
+    with db.read() as s:
+        assert set(s.scalars(select(Decision.reason).where(Decision.offer_id.in_(ids)))) == {
+            "Wrong product.\nCustomer complained."}
+
+
 def test_every_decision_is_an_audit_event_with_before_after_and_why(db, manager):
     ids = insert_pending_offers(db, 3)
     decide_offers(db, manager, ids, "flagged", reason="check the price")
