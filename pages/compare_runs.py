@@ -1,13 +1,16 @@
-"""Compare runs: segment migration between two runs, cluster stability, valuable customers who slipped."""
+"""Compare runs: segment migration between two runs, cluster stability, valuable customers who slipped;
+CSV and Excel downloads of the migration matrix and of the slipped list."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app.downloads import download_buttons
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.charts.segments import migration_sankey
 from crm_core.errors import NextBestError
 from crm_core.views import runs
+from crm_core.views.downloads import migration_download, slipped_download
 from crm_core.views.run_comparison import compare_runs
 
 ctx = guard_page("compare_runs.py")
@@ -60,13 +63,14 @@ else:
         "clv_after": st.column_config.NumberColumn(f"CLV after {ws.currency}", format="%.2f"),
         "churn_risk_before": "Churn risk before", "churn_risk_after": "Churn risk after",
     })
-    b1, b2, b3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-    b1.download_button("Download the list (CSV)", view.slipped_csv(), mime="text/csv", key="cmp_download",
-                       file_name=f"slipped_{ws.name}_run{view.before.id}_to_run{view.after.id}.csv",
-                       icon=":material/download:")
+    download_buttons(lambda: slipped_download(view, ws.currency), key_prefix="cmp_download",
+                     name=f"slipped_{ws.name}_run{view.before.id}_to_run{view.after.id}", label="Download the list")
+    b2, b3 = st.columns([4, 1], vertical_alignment="bottom")
     pick = b2.selectbox("Customer", view.slipped["customer_id"].tolist(), key="cmp_pick_customer")
     if b3.button("Open customer 360", key="cmp_open_customer"):
         open_customer(pick)
 
 with st.expander("Migration table"):
     st.dataframe(view.migration_table(), key="cmp_migration")
+    download_buttons(lambda: migration_download(view), key_prefix="cmp_migration_dl", label="Download the matrix",
+                     name=f"migration_{ws.name}_run{view.before.id}_to_run{view.after.id}")

@@ -1,14 +1,17 @@
-"""Segments: KPI cards, treemap and R×F heatmap, filters -> customer list -> Customer 360, clusters, value."""
+"""Segments: KPI cards, treemap and R×F heatmap, segment -> action table, filters -> customer list -> Customer 360,
+clusters, value; CSV and Excel downloads of the summary and of every customer of the run."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app.downloads import download_buttons
 from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, open_customer, shown
 from crm_core.charts.segments import (churn_risk_distribution, cluster_scatter, clv_distribution, is_edge_note,
                                       recency_caption, rf_heatmap, segment_treemap)
 from crm_core.store import Database
 from crm_core.views import runs
+from crm_core.views.downloads import customers_download, segment_summary, segment_summary_download
 from crm_core.views.segments import (CHURN_LEVELS, VALUE_COLUMNS, CustomerFilter, customer_list, explorer_kpis,
                                      filter_choices, filter_customers, persona_cards)
 
@@ -95,6 +98,17 @@ with right:
     if caption:
         st.caption(caption)  # built from the run's figures, with bold scores: not file text
 
+st.subheader("Segments and what to do")
+summary = segment_summary(ctx.db, run.id)
+st.dataframe(summary.drop(columns="segment"), hide_index=True, key="seg_summary", column_config={
+    "label": "Segment", "action": st.column_config.TextColumn("Suggested action", width="large"),
+    "customers": st.column_config.NumberColumn("Customers", format="%d"),
+    "share": st.column_config.NumberColumn("Share", format="percent"),
+    "revenue": st.column_config.NumberColumn(f"Revenue {ws.currency}", format="%.2f"),
+    "mean_clv": st.column_config.NumberColumn(f"Mean CLV {ws.currency}", format="%.2f")})
+download_buttons(lambda: segment_summary_download(ctx.db, run.id), name=f"segments_{ws.name}_run{run.id}",
+                 key_prefix="seg_summary_dl", label="Download the summary")
+
 st.subheader("Customers")
 segment_codes = [code for code, _ in choices.segments]
 segment_labels = dict(choices.segments)
@@ -152,6 +166,9 @@ if ids:
         open_customer(pick)
 else:
     st.info("No customer matches these filters.")
+download_buttons(lambda: customers_download(ctx.db, run.id), name=f"customers_{ws.name}_run{run.id}",
+                 key_prefix="seg_customers_dl", label=f"Download all {format_count(kpis.customers)} customers",
+                 rows=kpis.customers)
 
 st.subheader("Clusters and personas")
 personas = clusters["persona_name"] if len(clusters) else None
