@@ -191,7 +191,7 @@ def _import_one(db, inbox: Path, found: _Found, *, actor: Actor, config: Config,
             report = import_file(db, workspace, path, kind=kind, actor=actor, options=options, config=config.ingest,
                                  accept_rejects=accept_rejects, parsed=found.parsed)
             status, message = report.status, report.message
-        except ImportFailed as exc:
+        except NextBestError as exc:  # ImportFailed and its kin: this file only, the others go on
             status, message, report = "rejected", str(exc), getattr(exc, "report", None)
     target = _free_name(inbox / (REJECTED if status == "rejected" else PROCESSED), path.name)
     shutil.move(str(path), target)
