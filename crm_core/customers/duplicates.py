@@ -106,7 +106,8 @@ def duplicate_pairs(customers: pd.DataFrame, *, max_group: int = 5) -> pd.DataFr
     by_city, skipped = _pairs_on(code, name.str.cat(city, sep=" | "), max_group)
     placeholders += skipped
     has_postcode = pd.Series(postcode.notna().to_numpy(), index=code.to_numpy())
-    both = has_postcode.reindex(by_city["customer_a"]).to_numpy() & has_postcode.reindex(by_city["customer_b"]).to_numpy()
+    both = (has_postcode.reindex(by_city["customer_a"]).to_numpy()
+            & has_postcode.reindex(by_city["customer_b"]).to_numpy())
     parts.append(by_city[~both].assign(rule="name_city"))  # two postcodes on file decide, not the city
     pairs = pd.concat(parts, ignore_index=True)
     out = _combine(pairs, frame.assign(customer_id=code, _postcode=postcode))

@@ -40,7 +40,8 @@ def test_phones_keep_digits_and_turn_a_leading_00_into_plus(raw, key):
 
 def test_a_national_number_is_not_matched_with_its_international_form():
     """Documented limit: the workspace does not know the country of a national number."""
-    frame = _records([{"customer_id": "1", "phone": "020 7946 0958"}, {"customer_id": "2", "phone": "+44 20 7946 0958"}])
+    frame = _records([{"customer_id": "1", "phone": "020 7946 0958"},
+                      {"customer_id": "2", "phone": "+44 20 7946 0958"}])
     assert _pairs(frame) == {}
 
 

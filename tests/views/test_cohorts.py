@@ -36,7 +36,8 @@ def _load(db, lines=LINES, name="shop") -> int:
         for i, (code, day, amount) in enumerate(lines):
             s.add(Transaction(workspace_id=ws.id, batch_id=batch.id, line_no=i + 2,
                               customer_id=people[code].id if code else None, amount_minor=amount,
-                              is_return=amount < 0, invoice_date=dt.datetime.fromisoformat(day) + dt.timedelta(hours=9)))
+                              is_return=amount < 0,
+                              invoice_date=dt.datetime.fromisoformat(day) + dt.timedelta(hours=9)))
         return ws.id
 
 
