@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.downloads import download_buttons
 from app.pitch_assistant import pitch_assistant, pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.auth import Action, can
@@ -13,6 +14,7 @@ from crm_core.services import model_health
 from crm_core.store import Database
 from crm_core.views import offers as offer_views
 from crm_core.views import runs
+from crm_core.views.downloads import offers_download_frame
 from crm_core.views.model_health import latest_health_check, run_calibration
 
 ctx = guard_page("offers.py")
@@ -111,6 +113,11 @@ else:
     showing = (f"the {len(table):,} best-scoring of {matching:,} matching offers" if matching > len(table)
              else f"{matching:,} matching offers")
     st.caption(f"Showing {showing}. Select a row to see why it scores as it does.")
+    download_buttons(lambda: offers_download_frame(ctx.db, run_id, segment=_chosen(segment),
+                                                   scenario=_chosen(scenario), family=_chosen(family),
+                                                   min_score=float(min_score)),
+                     name=f"offers_{ws.name}_run{run_id}", key_prefix="offers_download",
+                     label=f"Download the {matching:,} matching offers", rows=matching)
     event = st.dataframe(
         table, key="offers_table", on_select="rerun", selection_mode="single-row", hide_index=True,
         column_order=TABLE_COLUMNS,

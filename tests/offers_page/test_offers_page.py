@@ -146,3 +146,17 @@ def test_an_offer_replaced_by_hand_is_not_listed_its_replacement_is(offers_page,
     new_id = edit_offer(page_db, Actor("ann", Role.ANALYST), int(original["offer_id"]), other, reason="better fit")
     ids = offer_views.offers_frame(page_db, run_id)["offer_id"].tolist()
     assert int(original["offer_id"]) not in ids and new_id in ids
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_the_filtered_offers_can_be_downloaded_and_the_button_follows_the_filters(offers_page, page_db, shop, role):
+    ws, run_id = shop
+    at = _ok(offers_page(role).run())
+    buttons = {b.key: b.label for b in at.get("download_button")}
+    assert buttons["offers_download"] == "Download the 120 matching offers (CSV)"
+    assert buttons["offers_download_xlsx"] == "Download the 120 matching offers (Excel)"
+    at.multiselect(key="offers_scenario").set_value(["CROSS_SELL"]).run()
+    matching = offer_views.count_offers(page_db, run_id, scenario="CROSS_SELL")
+    assert 0 < matching < 120
+    label = {b.key: b.label for b in _ok(at).get("download_button")}["offers_download"]
+    assert label == f"Download the {matching:,} matching offers (CSV)"
