@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -189,6 +190,12 @@ def click_until(target, shown, attempts: int = 3, attempt_timeout_ms: int | None
 
 
 def go(page, title: str) -> None:
-    """Open a page from the sidebar and wait for its heading."""
-    click_until(page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True),
-                page.get_by_role("heading", name=title).first)
+    """Open a page from the sidebar (showing its hidden lines first: Streamlit folds a long menu) and wait for
+    its heading."""
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.wait_for()
+    link = nav.get_by_role("link", name=title, exact=True)
+    more = page.get_by_text(re.compile(r"^View \d+ more$"))
+    if not link.count() and more.count():
+        more.first.click()
+    click_until(link, page.get_by_role("heading", name=title).first)
