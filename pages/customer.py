@@ -11,6 +11,7 @@ from crm_core.charts.customer import purchase_timeline
 from crm_core.errors import NextBestError
 from crm_core.views import runs
 from crm_core.views.customer import customer_360, search_customers
+from crm_core.views.merges import merged_into
 
 ctx = guard_page("customer.py")
 ws = ctx.workspace
@@ -67,6 +68,13 @@ st.header(f"{shown(view.name, 80) if view.name else 'Customer'} · {shown(view.c
 place = ", ".join(shown(v, 60) for v in (master["city"], master["region"]) if v)
 contact = " · ".join(shown(v, 80) for v in (master["email"], master["phone"]) if v)
 st.caption(" · ".join(v for v in (place, contact) if v) or "No master data loaded for this customer.")
+survivor = merged_into(ctx.db, ws.id).get(view.customer_id)
+if survivor:
+    st.warning(f"This record was merged into {shown(survivor, 40)}: its sales, holdings and offers are shown "
+               "there (a manager can undo the merge on the Duplicates page).")
+    if st.button(f"Open {shown(survivor, 40)}", key="cust_open_survivor"):
+        _show(survivor)
+        st.rerun()
 attrs = view.attributes
 as_of_text = f"as of {view.as_of:%d %b %Y}" if view.as_of else "latest"
 contacted = attrs["last_contacted_at"]

@@ -100,3 +100,20 @@ def test_a_customer_called_like_markdown_is_shown_as_text(page_test, runs_app):
     assert not at.exception
     assert at.header[0].value == f"{shown(name + ' # Boss', 80)} · {code}"
     assert "](" not in at.header[0].value.replace("\\](", "") and "\\[click\\]" in at.header[0].value
+
+
+def test_a_merged_record_says_where_its_history_went_and_opens_it(page_test, runs_app):
+    from crm_core.auth import Actor, Role
+    from crm_core.services.merges import merge_customers
+
+    merge_customers(runs_app.db, Actor("manager", Role.MANAGER), runs_app.shop_id, "C0007", "C0012",
+                    evidence="same e-mail")
+    at = page_test("pages/customer.py", "viewer")
+    at.query_params["customer_id"] = "C0012"
+    at.run()
+    assert not at.exception
+    assert any("merged into C0007" in w.value for w in at.warning)
+    at.button(key="cust_open_survivor").click().run()
+    assert at.header[0].value == "First7 Last7 · C0007"
+    at.query_params["customer_id"] = "C0007"
+    assert not any("merged into" in w.value for w in at.run().warning)
