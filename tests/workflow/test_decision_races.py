@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import sys
 import threading
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -58,7 +60,17 @@ def test_threads_deciding_the_same_offers_record_one_decision_each(db, workers):
     _assert_exactly_one_decision_each(db, ids, _threads(db, ids, workers))
 
 
-def test_eight_processes_deciding_the_same_offers_record_one_decision_each(db):
+@pytest.fixture
+def plain_main(monkeypatch):
+    """A bare ``__main__`` for spawned workers.
+
+    Streamlit's AppTest leaves the last page it ran in ``sys.modules["__main__"]``;
+    a spawned child would re-run that page (and its login guard) on start-up.
+    """
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
+def test_eight_processes_deciding_the_same_offers_record_one_decision_each(db, plain_main):
     ids = insert_pending_offers(db, OFFERS)
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(8) as pool:
