@@ -6,9 +6,9 @@ import streamlit as st
 
 from app.shell import guard_page, show_error, shown
 from crm_core.errors import NextBestError
-from crm_core.ingest import (DATE_FORMAT_CHOICES, FIELDS, KINDS, IngestConfig, ReaderOptions, RejectThresholdExceeded,
-                             import_file, read_table, recall_mapping, required_fields)
-from crm_core.ingest.currency import CODES, detect_currency
+from crm_core.ingest import (CURRENCY_CODES, DATE_FORMAT_CHOICES, FIELDS, KINDS, IngestConfig, ReaderOptions,
+                             RejectThresholdExceeded, detect_currency, import_file, read_table, recall_mapping,
+                             required_fields)
 from crm_core.services.workspaces import NO_CURRENCY, machine_timezone, timezone_choices
 
 ctx = guard_page("import_data.py", require_workspace=False)
@@ -115,7 +115,7 @@ new_currency = new_timezone = None
 if ctx.workspace is None:  # this import creates the workspace: its currency and time zone are asked for here
     st.subheader("New workspace")
     found = detect_currency(checked.frame, checked.mapping)
-    codes = list(CODES) + [NO_CURRENCY]
+    codes = list(CURRENCY_CODES) + [NO_CURRENCY]
     c1, c2 = st.columns(2)
     new_currency = c1.selectbox("Currency", codes, index=codes.index(found.code if found else NO_CURRENCY),
                                 key="import_currency",

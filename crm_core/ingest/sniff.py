@@ -42,7 +42,15 @@ def detect_container(data: bytes, name: str) -> str:
     """
     if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise EmptyFile(f"{name} is empty: export the table again and choose the file with the data.")
-    head = data[:8]
+    return container_of(data[:8], name)
+
+
+def container_of(head: bytes, name: str) -> str:
+    """``"xlsx"``, ``"parquet"`` or ``"text"`` from the first 8 bytes of a file that is not blank.
+
+    Raises:
+        UnreadableFile: an old binary .xls or a PDF.
+    """
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "xlsx"
     if head.startswith(b"PAR1"):

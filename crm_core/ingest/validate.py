@@ -14,30 +14,41 @@ import numpy as np
 import pandas as pd
 
 from crm_core.ingest import records
-from crm_core.ingest.cells import Cells, Validated, ValidationContext, finish
+from crm_core.ingest.cells import Cells, FileFormats, SeenRows, Validated, ValidationContext, finish
 from crm_core.ingest.issues import IssueLog
 from crm_core.ingest.mapping import required_fields
 from crm_core.ingest.numbers import product_to_minor, to_float
 from crm_core.ingest.read import ParsedTable
 
 
-def validate(table: ParsedTable, mapping: dict[str, str], ctx: ValidationContext) -> Validated:
+def validate(table: ParsedTable, mapping: dict[str, str], ctx: ValidationContext, *,
+             formats: FileFormats | None = None, seen: SeenRows | None = None) -> Validated:
     """Check every row of ``table`` read with ``mapping``; returns typed rows and issues.
 
+    Args:
+        table: the file, or one batch of it.
+        formats: for a batch, the number format and date styles decided on the whole file (the
+            whole-file checks, :func:`required_not_empty` included, are then the caller's).
+        seen: for a batch, the rows of the earlier batches (for ``duplicate_row``).
     Raises:
         EmptyColumn: a required column is empty in every row.
         AmbiguousDates: the day/month order cannot be decided and ``ctx.date_format`` is unset.
     """
-    cells = Cells(table, mapping, ctx, IssueLog())
-    cells.require_not_empty([f for f in required_fields(table.kind) if f != "amount"]
-                            + (["amount"] if "amount" in mapping else ["quantity", "unit_price"]
-                               if table.kind == "transactions" else []))
+    cells = Cells(table, mapping, ctx, IssueLog(), formats)
+    if formats is None:
+        cells.require_not_empty(required_not_empty(table.kind, mapping))
     if table.kind == "transactions":
-        return _transactions(table, cells)
+        return _transactions(table, cells, seen)
     return records.validate_records(table, cells)
 
 
-def _transactions(table: ParsedTable, cells: Cells) -> Validated:
+def required_not_empty(kind: str, mapping: dict[str, str]) -> list[str]:
+    """The fields that may not be empty in every row of a file of ``kind``."""
+    return ([f for f in required_fields(kind) if f != "amount"]
+            + (["amount"] if "amount" in mapping else ["quantity", "unit_price"] if kind == "transactions" else []))
+
+
+def _transactions(table: ParsedTable, cells: Cells, seen: SeenRows | None) -> Validated:
     ctx, frame = cells.ctx, cells.frame
     customer = cells.ids("customer_id")
     # Without a product code column the product's name identifies it.
@@ -91,7 +102,8 @@ def _transactions(table: ParsedTable, cells: Cells) -> Validated:
     end_of_today = pd.Timestamp(ctx.today) + pd.Timedelta(days=1)
     cells.warn((when >= end_of_today).fillna(False), "invoice_date", "future_date", cells.text("invoice_date"))
     mapped = list(dict.fromkeys(cells.mapping.values()))
-    cells.warn(frame[mapped].duplicated(keep="first"), None, "duplicate_row")
+    repeated = frame[mapped].duplicated(keep="first") if seen is None else seen.duplicated(frame[mapped])
+    cells.warn(repeated, None, "duplicate_row")
     if ctx.catalog is not None and cells.has("product_id"):
         unknown = product.notna() & ~product.isin(ctx.catalog)
         cells.warn(unknown.to_numpy(bool), "product_id", "unknown_product", product)

@@ -220,13 +220,14 @@ def test_the_preview_parse_is_reused_only_for_the_same_file(db, analyst, stored,
 
     data = _csv("1,I1,2024-01-01,A,1,2\n2,I2,2024-01-02,B,1,3\n")
     parsed = read_table(data, kind="transactions")
-    calls = []
-    real_read = service.read_table
-    monkeypatch.setattr(service, "read_table", lambda *a, **k: calls.append(a) or real_read(*a, **k))
+    calls = []  # True when the file is read again (a transactions file is opened for a batched read)
+    real_open = service.open_batched
+    monkeypatch.setattr(service, "open_batched",
+                        lambda *a, **k: calls.append(k.get("parsed") is None) or real_open(*a, **k))
     report = import_file(db, "shop", data, kind="transactions", actor=analyst, parsed=parsed,
                          options=ReaderOptions(mapping={**parsed.mapping}))
-    assert calls == [] and report.rows_loaded == 2  # not read again
+    assert calls == [False] and report.rows_loaded == 2  # not read again
     other = _csv("3,I3,2024-01-03,A,1,2\n", "other.csv")
     report = import_file(db, "shop", other, kind="transactions", actor=analyst, parsed=parsed)
-    assert len(calls) == 1 and report.rows_loaded == 1  # another file's parse is never taken for this one
+    assert calls[1:] == [True] and report.rows_loaded == 1  # another file's parse is never taken for this one
     assert sorted(stored(db)["customer_id"]) == ["1", "2", "3"]
