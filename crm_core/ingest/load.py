@@ -15,7 +15,9 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select, update
 
 from crm_core.store.bulk import bulk_insert, stored_time
-from crm_core.store.models import Customer, ImportIssue, Product, ProductAlias
+from crm_core.store.models import Customer, CustomerMerge, ImportIssue, Product, ProductAlias
+
+MERGED = "merged"  # crm_core.store.models.CustomerMerge.state of a merge in force
 
 
 def objects(values: pd.Series) -> list:
@@ -43,8 +45,12 @@ def python_datetimes(values: pd.Series) -> list:
     return [None if pd.isna(v) else v.to_pydatetime() for v in values]
 
 
-def ensure_customers(session, workspace_id: int, codes: pd.Series) -> dict[str, int]:
-    """Surrogate ids of the given customer codes, inserting those the workspace lacks."""
+def ensure_customers(session, workspace_id: int, codes: pd.Series, *, follow_merges: bool = True) -> dict[str, int]:
+    """Surrogate ids of the given customer codes, inserting those the workspace lacks.
+
+    With ``follow_merges`` a code merged into another customer gives the surviving record's id
+    (:func:`follow_merges`): a later file's rows for a merged-away code belong to the survivor.
+    """
     wanted = pd.unique(codes.dropna())
     known = dict(session.execute(select(Customer.customer_code, Customer.id)
                                  .where(Customer.workspace_id == workspace_id)).all())
@@ -56,7 +62,29 @@ def ensure_customers(session, workspace_id: int, codes: pd.Series) -> dict[str, 
                     row_count=len(new), constants={"workspace_id": workspace_id})
         known = dict(session.execute(select(Customer.customer_code, Customer.id)
                                      .where(Customer.workspace_id == workspace_id)).all())
-    return known
+    return follow_merges_of(session, workspace_id, known) if follow_merges else known
+
+
+def surviving_ids(session, workspace_id: int) -> dict[int, int]:
+    """merged-away customer id -> the id of the record it lives on in (chains of merges followed)."""
+    pairs = dict(session.execute(select(CustomerMerge.merged_id, CustomerMerge.survivor_id).where(
+        CustomerMerge.workspace_id == workspace_id, CustomerMerge.state == MERGED)).all())
+    out = {}
+    for merged in pairs:
+        survivor, seen = pairs[merged], {merged}
+        while survivor in pairs and survivor not in seen:  # A into B, then B into C: A lives on in C
+            seen.add(survivor)
+            survivor = pairs[survivor]
+        out[merged] = survivor
+    return out
+
+
+def follow_merges_of(session, workspace_id: int, keys: dict[str, int]) -> dict[str, int]:
+    """``code -> id`` with every merged-away record's id replaced by its survivor's."""
+    survivors = surviving_ids(session, workspace_id)
+    if not survivors:
+        return keys
+    return {code: survivors.get(pk, pk) for code, pk in keys.items()}
 
 
 def product_aliases(session, workspace_id: int) -> dict[str, str]:

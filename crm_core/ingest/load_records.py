@@ -10,8 +10,8 @@ import pandas as pd
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from crm_core.ingest.issues import WARNING, IssueLog
-from crm_core.ingest.load import (ensure_customers, ensure_products, objects, product_aliases, python_datetimes,
-                                  resolve_aliases)
+from crm_core.ingest.load import (ensure_customers, ensure_products, follow_merges_of, objects, product_aliases,
+                                  python_datetimes, resolve_aliases)
 from crm_core.store.models import (Campaign, CampaignOffer, Customer, CustomerAttribute, Holding, Offer, Outcome,
                                    Product, ProductAlias, Transaction)
 
@@ -35,8 +35,13 @@ def _dates(values: pd.Series) -> list:
 
 def insert_customers(session, *, workspace_id: int, batch_id: int, rows: pd.DataFrame, mapped: set[str],
                    imported_at: dt.datetime) -> int:
-    """Upsert customers and add their dated attributes; returns rows stored."""
-    pks = ensure_customers(session, workspace_id, rows["customer_id"])
+    """Upsert customers and add their dated attributes; returns rows stored.
+
+    A merged-away code updates its own record's fields, but its consent, do-not-contact and last
+    contact go to the record it was merged into (the person the next run and the gate see).
+    """
+    pks = ensure_customers(session, workspace_id, rows["customer_id"], follow_merges=False)
+    living = follow_merges_of(session, workspace_id, pks)
     fields = [f for f in CUSTOMER_FIELDS if f in mapped]
     cols = {f: (_dates(rows[f]) if f == "birth_date" else objects(rows[f])) for f in fields}
     records = [{"pk": pks[c], **{f: cols[f][i] for f in fields}} for i, c in enumerate(rows["customer_id"])]
@@ -53,7 +58,7 @@ def insert_customers(session, *, workspace_id: int, batch_id: int, rows: pd.Data
         else:
             when = effective
             text = rows[attr].map({True: "true", False: "false"})
-        parts.append(pd.DataFrame({"customer_pk": rows["customer_id"].map(pks), "attribute": attr,
+        parts.append(pd.DataFrame({"customer_pk": rows["customer_id"].map(living), "attribute": attr,
                                    "value": text, "effective_from": when})[given.to_numpy(bool)])
     if parts:
         new = pd.concat(parts, ignore_index=True)
@@ -190,9 +195,9 @@ def insert_outcomes(session, *, workspace_id: int, batch_id: int, rows: pd.DataF
     Returns:
         The number of outcomes stored.
     """
-    known = dict(session.execute(select(Customer.customer_code, Customer.id)
-                                 .where(Customer.workspace_id == workspace_id)).all())
-    customer = rows["customer_id"].map(known)
+    known = follow_merges_of(session, workspace_id, dict(session.execute(
+        select(Customer.customer_code, Customer.id).where(Customer.workspace_id == workspace_id)).all()))
+    customer = rows["customer_id"].map(known)  # a merged-away code: the record it was merged into
     unknown = customer.isna().to_numpy(bool)
     _warn(log, rows, unknown, "customer_id", "unknown_customer")
     rows, customer = rows.loc[~unknown], customer.loc[~unknown].astype("int64")

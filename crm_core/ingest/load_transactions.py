@@ -25,7 +25,8 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select, update
 
 from crm_core.ingest.issues import WARNING, IssueLog
-from crm_core.ingest.load import objects, product_aliases, python_datetimes, resolve_aliases, sqlite_datetimes
+from crm_core.ingest.load import (follow_merges_of, objects, product_aliases, python_datetimes, resolve_aliases,
+                                  sqlite_datetimes)
 from crm_core.store.bulk import bulk_insert, bulk_load, stored_time
 from crm_core.store.models import Customer, Product, Transaction
 
@@ -42,6 +43,8 @@ class _Codes:
         self.code_col = code
         self.keys: dict[str, int] = dict(session.execute(select(code, model.id).where(model.workspace_id ==
                                                                                       workspace_id)).all())
+        if model is Customer:  # a merged-away code's lines go to the record it was merged into
+            self.keys = follow_merges_of(session, workspace_id, self.keys)
 
     def read_new(self, after: int) -> list[str]:
         """Add the rows this import inserted (keys above ``after``); returns their codes."""

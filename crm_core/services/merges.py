@@ -18,7 +18,9 @@ dated attribute row is added for the survivor (effective now, in the workspace's
 where the combined history would say otherwise; an unknown value never overrides a known one.
 
 Every moved row id (offers with the rank they had) and every added row id is stored in the merge
-row, so :func:`undo_merge` gives back exactly those rows and removes the added ones. Both write
+row, so :func:`undo_merge` gives back exactly those rows and removes the added ones. Files imported
+while a merge is in force give the merged-away code's lines, holdings, outcomes and consent to the
+survivor (:func:`crm_core.ingest.load.follow_merges_of`); an undo leaves those where they went. Both write
 one audit event (ids and counts, never the e-mails or phones the evidence quotes) and drop the
 workspace's kept Overview figures (customer counts change). Rows are locked ``FOR UPDATE`` on
 PostgreSQL (customers in id order, then the merge row); SQLite serialises writers.

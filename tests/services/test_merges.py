@@ -247,3 +247,22 @@ def test_merge_and_undo_on_postgresql(pg_db, manager):
     assert merged_into(pg_db, world["ws"]) == {"B": "A"}
     undo_merge(pg_db, manager, merge_id)
     assert _counts(pg_db) == before and _snapshot(pg_db) == snap
+
+
+def test_a_later_file_with_a_merged_away_id_adds_to_the_survivor(db, world, manager, analyst):
+    from crm_core.ingest import import_file
+
+    merge_customers(db, manager, world["ws"], "A", "B", evidence=EVIDENCE)
+    sales = b"customer_id,invoice_id,invoice_date,product_id,quantity,unit_price\nB,N1,2025-07-01,P1,1,4\n"
+    import_file(db, "shop", (sales, "later.csv"), kind="transactions", actor=analyst)
+    people = b"customer_id,email,email_opt_in,effective_date\nB,new@shop.com,true,2025-07-02\n"
+    import_file(db, "shop", (people, "later-customers.csv"), kind="customers", actor=analyst)
+    with db.read() as s:
+        owner = s.scalar(select(Transaction.customer_id).where(Transaction.invoice_code == "N1"))
+        consent = s.execute(select(CustomerAttribute.customer_id, CustomerAttribute.value).where(
+            CustomerAttribute.effective_from == dt.datetime(2025, 7, 2))).all()
+        email = s.scalar(select(Customer.email).where(Customer.id == world["B"]))
+    assert owner == world["A"]  # the line went to the record B lives on in, not to B's kept row
+    assert consent == [(world["A"], "true")]  # so does her newer consent
+    assert email == "new@shop.com"  # B's own fields are still B's
+    assert _counts(db)["customers"] == 7  # no new customer for B
