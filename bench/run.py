@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.scale import bench_pages, pandas_floor, pipeline_alone, scale_figures, summarise_scale_goals
 from bench.sizes import DEFAULT_DATA_DIR, DEFAULT_SIZES, SIZES, Size, ensure_data, parse_sizes
 from bench.stages import BENCH_UPLOAD_MB, STAGES
 
@@ -184,7 +185,7 @@ def summarise_goals(sizes: dict) -> list[dict]:
 
 
 def run(sizes: list[Size], out: Path, data_dir: Path, *, stages: tuple[str, ...] = STAGES,
-        pipeline: bool = True, seed: int = 7, log=print) -> dict:
+        pipeline: bool = True, pages: bool = True, seed: int = 7, log=print) -> dict:
     """Run the benchmarks for ``sizes`` and write the results JSON to ``out``.
 
     Args:
@@ -192,7 +193,8 @@ def run(sizes: list[Size], out: Path, data_dir: Path, *, stages: tuple[str, ...]
         out: results file, written after every size so a long run leaves partial figures.
         data_dir: where generated data, databases and logs go (git-ignored).
         stages: single-stage benchmarks to run per size.
-        pipeline: also time the full CLI run.
+        pipeline: also time the full CLI run (twice: the second finds the file imported).
+        pages: also time every page on the size's database (:mod:`bench.page_bench`).
         seed: generator seed.
         log: progress printer.
     Returns:
@@ -206,15 +208,29 @@ def run(sizes: list[Size], out: Path, data_dir: Path, *, stages: tuple[str, ...]
         entry = {"customers": size.customers, "lines": size.lines, "data": ensure_data(size, data_dir, seed),
                  "stages": {}}
         results["sizes"][size.name] = entry
+        log(f"[{size.name}] pandas floor: read the file and group by customer")
+        entry["pandas_floor"] = pandas_floor(entry["data"]["transactions"], data_dir / "logs", run_child)
+        log(f"[{size.name}]   {entry['pandas_floor']['status']} {entry['pandas_floor'].get('seconds', '')}")
         if pipeline:
             log(f"[{size.name}] python -m crm_core run")
             entry["pipeline"] = bench_pipeline(size, entry["data"], data_dir)
-            log(f"[{size.name}]   {entry['pipeline']['status']} {entry['pipeline'].get('wall_seconds', '')}")
+            log(f"[{size.name}]   {entry['pipeline']['status']} {entry['pipeline'].get('wall_seconds', '')} s, "
+                f"{entry['pipeline'].get('peak_rss_mb', '')} MB")
+            log(f"[{size.name}] python -m crm_core run again (file already imported: the pipeline alone)")
+            entry["pipeline_alone"] = pipeline_alone(entry["pipeline"], data_dir / "logs", size.name, run_child)
+            log(f"[{size.name}]   {entry['pipeline_alone']['status']} "
+                f"{entry['pipeline_alone'].get('pipeline_seconds', '')}")
+        if pages:
+            log(f"[{size.name}] pages on {size.name}.db (python -m bench.page_bench)")
+            entry["pages"] = bench_pages(data_dir / f"{size.name}.db", data_dir / "logs", run_child)
+            log(f"[{size.name}]   {entry['pages']['status']} slowest {entry['pages'].get('slowest_seconds')} s")
         for stage in stages:
             log(f"[{size.name}] stage {stage}")
             entry["stages"][stage] = bench_stage(stage, size, data_dir, seed)
             log(f"[{size.name}]   {entry['stages'][stage]['status']} {entry['stages'][stage].get('seconds', '')}")
+        entry["figures"] = scale_figures(entry)
         results["goals"] = summarise_goals(results["sizes"])
+        results["scale_goals"] = summarise_scale_goals(results["sizes"])
         out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return results
 
@@ -228,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--stages", default=",".join(STAGES), help="single-stage benchmarks, '' for none")
     parser.add_argument("--no-pipeline", action="store_true", help="skip timing python -m crm_core run")
+    parser.add_argument("--no-pages", action="store_true", help="skip timing the pages on the size's database")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     try:
@@ -239,10 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"Unknown stage(s) {unknown}: choose from {', '.join(STAGES)}")
     results = run(sizes, args.out.resolve(), args.data_dir.resolve(), stages=stages,
-                  pipeline=not args.no_pipeline, seed=args.seed)
+                  pipeline=not args.no_pipeline, pages=not args.no_pages, seed=args.seed)
     for goal in results["goals"]:
         print(f"{goal['stage']:>13} @ {goal['size']:>4}: {goal['status']}, {goal['seconds']} s "
               f"(goal {goal['goal_seconds']} s)")
+    for goal in results["scale_goals"]:
+        print(f"{goal['figure']:>23} @ {goal['size']:>4}: {goal['value']} {goal['unit']} "
+              f"(goal {goal['limit']} {goal['unit']}, met: {goal['met']})")
     print(f"wrote {args.out}")
     return 0
 
