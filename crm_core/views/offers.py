@@ -140,7 +140,11 @@ def customer_offers(db, run_id: int, customer_code: str) -> pd.DataFrame:
     code = normalise_id(customer_code)
     if run_id is None or code is None:
         return _shape(pd.DataFrame(columns=_RAW_COLUMNS), pd.Series(dtype="string"), 3)
-    stmt = _offer_select(run_id).where(Customer.customer_code == code).order_by(Offer.rank)
+    # the run's workspace too: (workspace_id, customer_code) is the unique index, so the customer is one
+    # index lookup and its offers another (run_id, customer_id, rank), not a scan of the run's offers
+    workspace = select(PipelineRun.workspace_id).where(PipelineRun.id == run_id).scalar_subquery()
+    stmt = (_offer_select(run_id).where(Customer.workspace_id == workspace, Customer.customer_code == code)
+            .order_by(Offer.rank))
     frame = _read(db, stmt)
     return _shape(frame, product_families(db, run_id, frame["product_pk"].tolist()), run_top_n(db, run_id))
 

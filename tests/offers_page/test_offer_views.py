@@ -148,3 +148,28 @@ def test_offer_run_reads_the_run_settings(offer_run):
     assert old.top_n == 3 and old.weights["affinity"] == 0.4
     with pytest.raises(NotFound, match="no pipeline run #999"):
         ov.offer_run(db, 999)
+
+
+def test_customer_offers_find_the_customer_and_its_offers_by_index_not_by_scanning_the_run(offer_run):
+    """The lookup names the run's workspace, so the unique (workspace_id, customer_code) index finds the customer
+    and (run_id, customer_id, rank) its offers: no SCAN of the run's offers (seconds on a million customers)."""
+    from sqlalchemy import event
+
+    db, ids = offer_run
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "customer_code = " in statement and "FROM offers" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert ov.customer_offers(db, ids.run_id, "C2")["product_id"].tolist() == ["P2", "P1"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert len(seen) == 1
+    with db.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + seen[0][0], seen[0][1]).all()]
+    assert any("customers USING COVERING INDEX" in p and "workspace_id=? AND customer_code=?" in p for p in plan), plan
+    assert any(p.startswith("SEARCH offers USING INDEX") and "customer_id=?" in p for p in plan), plan
+    assert not any(p.startswith("SCAN") for p in plan), plan
