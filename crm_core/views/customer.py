@@ -22,7 +22,7 @@ from crm_core.ids import normalise_id
 from crm_core.segment.rfm import SegmentText, segment_text
 from crm_core.store.frames import minor_factor
 from crm_core.store.models import Customer, CustomerAttribute, Holding, Product, RunCluster, RunCustomer, Transaction
-from crm_core.store.text_search import LIKE_ESCAPE, escape_like, unicode_lower
+from crm_core.store.text_search import escape_like, folded, folded_contains
 from crm_core.views.offers import customer_offers
 from crm_core.views.runs import RunInfo, get_run, latest_run
 
@@ -87,15 +87,14 @@ def search_customers(db, workspace_id: int, text: str, *, limit: int = 25) -> pd
     """
     needle = (text or "").strip().lower()
     c = Customer
-    fold = unicode_lower(db)
     stmt = select(c.customer_code, c.first_name, c.last_name, c.email, c.city, c.region).where(
         c.workspace_id == workspace_id)
-    if needle:
+    if needle:  # folded_contains: SQLite's own LIKE for ASCII values, Python's lower() for the others only
         like = f"%{escape_like(needle)}%"
-        full = fold(func.coalesce(c.first_name, "") + " " + func.coalesce(c.last_name, ""))
-        stmt = stmt.where(or_(*(column.like(like, escape=LIKE_ESCAPE) for column in (
-            fold(c.customer_code), full, fold(func.coalesce(c.email, ""))))))
-    stmt = stmt.order_by((fold(c.customer_code) != needle), c.customer_code).limit(int(limit))
+        full = func.coalesce(c.first_name, "") + " " + func.coalesce(c.last_name, "")
+        stmt = stmt.where(or_(*(folded_contains(db, column, like) for column in (
+            c.customer_code, full, func.coalesce(c.email, "")))))
+    stmt = stmt.order_by((folded(db, c.customer_code) != needle), c.customer_code).limit(int(limit))
     with db.read() as s:
         rows = s.execute(stmt).all()
     frame = pd.DataFrame(rows, columns=["customer_id", "first_name", "last_name", "email", "city", "region"],

@@ -43,3 +43,43 @@ def test_search_is_literal_and_unicode_case_insensitive_on_sqlite(db):
 @pytest.mark.postgres
 def test_search_is_literal_and_unicode_case_insensitive_on_postgres(pg_db):
     _check(pg_db)
+
+
+TRICKY = [("AB12", "Kelvin", "\u212aing", None),  # the Kelvin sign lower-cases to an ASCII k
+          ("ab12x", "Tab\tbed", "Doe", "TAB@EXAMPLE.COM"), ("\u0130D7", "Dotted", "\u0130", "i@example.com"),
+          ("ÄB12", "Äbc", None, "abc@example.com"), ("Zed", None, None, None)]
+
+
+def _reference(text: str, limit: int = 25) -> list[str]:
+    """The search as plain Python: contains, case folded by str.lower, exact ids first, then by id."""
+    needle = text.strip().lower()
+    rows = []
+    for code, first, last, email in PEOPLE + TRICKY:
+        full = f"{first or ''} {last or ''}".lower()
+        if not needle or any(needle in v for v in (code.lower(), full, (email or "").lower())):
+            rows.append(code)
+    return sorted(rows, key=lambda code: (code.lower() != needle, code))[:limit]
+
+
+def test_ascii_values_are_matched_without_the_python_function_and_every_result_is_as_before(db, monkeypatch):
+    import crm_core.store.db as store_db
+
+    ws = _customers(db)
+    with db.unit_of_work() as s:
+        for code, first, last, email in TRICKY:
+            s.add(Customer(workspace_id=ws, customer_code=code, first_name=first, last_name=last, email=email))
+    calls = []
+
+    def counted(value):
+        calls.append(value)
+        return None if value is None else str(value).lower()
+
+    monkeypatch.setattr(store_db, "python_lower", counted)
+    db.engine.dispose()  # new connections register the counting nb_lower
+    for text in ("ab12", "AB12", "k", "KING", "tab", "\tb", "i̇", "i", "ä", "Ä", "c_001", "100%", "zed", "", "e"):
+        assert _found(db, ws, text) == _reference(text), text
+    calls.clear()
+    assert _found(db, ws, "c0001") == ["c0001"]
+    non_ascii = {v for v in calls if v is not None and not all(" " <= ch <= "~" for ch in v)}
+    assert non_ascii == set(calls) and calls, calls  # only values outside printable ASCII were lower-cased in Python
+    db.engine.dispose()
