@@ -30,21 +30,25 @@ def workspaces(ctx: PageContext) -> None:
     st.caption("Each workspace is a separate data world with one currency and one time zone. Amounts are stored "
                "as whole minor units, so the decimals of a workspace that holds money cannot change.")
     table = st.container()
+    frame = workspace_table(ctx.db)  # read once per rerun; again only after a change made in this one
     left, right = st.columns(2)
     with left:
-        _change(ctx)
+        changed = _change(ctx, frame)
     with right:
-        _create(ctx)
-    _delete(ctx)
-    table.dataframe(workspace_table(ctx.db), hide_index=True, key="admin_ws_table",
+        changed = _create(ctx) or changed
+    if changed:
+        frame = workspace_table(ctx.db)
+    if _delete(ctx, frame):
+        frame = workspace_table(ctx.db)
+    table.dataframe(frame, hide_index=True, key="admin_ws_table",
                     column_config={"created_at": st.column_config.DatetimeColumn("created (UTC)")})
 
 
-def _change(ctx: PageContext) -> None:
-    frame = workspace_table(ctx.db)
+def _change(ctx: PageContext, frame) -> bool:
+    """The form that changes a workspace of ``frame`` (the workspace table); True when one was saved."""
     if frame.empty:
         st.caption("No workspace yet.")
-        return
+        return False
     st.markdown("**Change a workspace**")
     ids = frame["id"].tolist()
     picked = st.selectbox("Workspace", ids, key="admin_ws_pick",
@@ -71,9 +75,11 @@ def _change(ctx: PageContext) -> None:
             show_error(exc)
         else:
             st.success(f"Saved workspace {shown(ws.name)}.")
+            return True
+    return False
 
 
-def _create(ctx: PageContext) -> None:
+def _create(ctx: PageContext) -> bool:
     st.markdown("**New workspace**")
     zones = timezone_choices()
     here = machine_timezone()
@@ -93,12 +99,13 @@ def _create(ctx: PageContext) -> None:
             show_error(exc)
         else:
             st.success(f"Created workspace {shown(ws.name)} ({ws.currency}, {ws.timezone}).")
+            return True
+    return False
 
 
-def _delete(ctx: PageContext) -> None:
-    frame = workspace_table(ctx.db)
+def _delete(ctx: PageContext, frame) -> bool:
     if frame.empty:
-        return
+        return False
     with st.expander("Delete a workspace and everything in it"):
         st.caption("Its customers, sales, runs, offers and campaigns are deleted for good; its audit events stay. "
                    "Make a backup first.")
@@ -114,6 +121,8 @@ def _delete(ctx: PageContext) -> None:
                 show_error(exc)
             else:
                 st.success(f"Deleted workspace {shown(names[picked])}: {_removed(counts)}.")
+                return True
+    return False
 
 
 def imports(ctx: PageContext) -> None:
@@ -128,7 +137,7 @@ def imports(ctx: PageContext) -> None:
                "A product catalog updates products in place and cannot be taken back.")
     table, form = st.container(), st.container()
     with form:
-        frame = import_batch_table(ctx.db, ws.id)
+        frame = import_batch_table(ctx.db, ws.id)  # read again for the table only after taking one back
         open_ = frame[(frame["status"] == "loaded") & (frame["kind"] != "products")]
         labels = {int(r.id): f"#{r.id} · {r.kind} · {r.source} · {r.rows_loaded:,} rows · by {r.created_by}"
                   for r in open_.itertuples()}
@@ -144,7 +153,8 @@ def imports(ctx: PageContext) -> None:
                 stale = (f" Runs {', '.join(f'#{r}' for r in result.stale_runs)} are marked stale."
                          if result.stale_runs else "")
                 st.success(f"Import #{result.batch_id} taken back: {_removed(result.removed)}.{stale}")
-    table.dataframe(import_batch_table(ctx.db, ws.id), hide_index=True, key="admin_imports_table",
+                frame = import_batch_table(ctx.db, ws.id)
+    table.dataframe(frame, hide_index=True, key="admin_imports_table",
                     column_config={"created_at": st.column_config.DatetimeColumn("imported (UTC)"),
                                    "reverted_at": st.column_config.DatetimeColumn("taken back (UTC)")})
 
@@ -160,7 +170,7 @@ def runs(ctx: PageContext) -> None:
                "outcomes stays: it is the record of what was sent and why (the last column says why).")
     table, form = st.container(), st.container()
     with form:
-        frame = run_table(ctx.db, ws.id)
+        frame = run_table(ctx.db, ws.id)  # read again for the table only after a deletion
         free = frame[frame["deletable"]]
         labels = {int(r.id): f"#{r.id} · as of {r.as_of:%Y-%m-%d} · {r.status} · {r.offers:,} offers · by "
                              f"{r.created_by}" for r in free.itertuples()}
@@ -173,7 +183,8 @@ def runs(ctx: PageContext) -> None:
                 show_error(exc)
             else:
                 st.success(f"Run #{picked} deleted: {_removed(counts)}.")
-    table.dataframe(run_table(ctx.db, ws.id), hide_index=True, key="admin_runs_table",
+                frame = run_table(ctx.db, ws.id)
+    table.dataframe(frame, hide_index=True, key="admin_runs_table",
                     column_config={"started_at": st.column_config.DatetimeColumn("started (UTC)"),
                                    "as_of": st.column_config.DateColumn("as of"),
                                    "why_not": st.column_config.TextColumn("why it stays")})

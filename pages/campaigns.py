@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.page_data import offer_choices
 from app.pitch_assistant import pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, show_error, shown
 from crm_core.auth import Action, can
@@ -14,7 +15,7 @@ from crm_core.errors import NextBestError
 from crm_core.views import runs
 from crm_core.views.campaigns import (campaign_evidence, campaign_info, campaign_members, campaign_offers,
                                       eligible_offers, list_campaigns)
-from crm_core.views.offers import offer_filter_choices, segment_label
+from crm_core.views.offers import segment_label
 from crm_core.workflow.campaigns import MAX_HOLDOUT_SHARE, REFUSALS, create_campaign
 from crm_core.workflow.export import EXCLUSION_LABELS, export_campaign_files
 
@@ -34,7 +35,7 @@ def _chosen(values: list) -> list | None:
 
 def _build_section(run_id: int) -> None:
     """Filters, the eligible offers, and the form that creates a campaign from them."""
-    choices = offer_filter_choices(ctx.db, run_id)
+    choices = offer_choices(ctx.db, run_id)  # kept per run until the next change (the families read every sale)
     c1, c2, c3 = st.columns(3)
     segment = c1.multiselect("Segment", choices.segments, format_func=segment_label, key="campaign_segment",
                              placeholder="All segments")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app.downloads import download_buttons
+from app.page_data import run_comparison
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.charts.segments import migration_sankey
 from crm_core.errors import NextBestError
 from crm_core.views import runs
 from crm_core.views.downloads import migration_download, slipped_download
-from crm_core.views.run_comparison import compare_runs
 
 ctx = guard_page("compare_runs.py")
 ws = ctx.workspace
@@ -32,7 +32,7 @@ if before_id == after_id:
     st.warning("Pick two different runs.")
     st.stop()
 try:
-    view = compare_runs(ctx.db, before_id, after_id)
+    view = run_comparison(ctx.db, before_id, after_id)  # kept until the next change (a deleted run included)
 except NextBestError as exc:
     show_error(exc)
     st.stop()

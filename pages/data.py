@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.page_data import workspace_loaded_data
 from app.shell import KpiCard, format_count, guard_page, kpi_row, shown
 from crm_core.views import overview
 
@@ -14,7 +15,7 @@ st.title("Data")
 st.caption(f"Workspace **{shown(ws.name)}** · {ws.kind} · currency {shown(ws.currency)} · "
            f"time zone {shown(ws.timezone)}")
 
-loaded = overview.loaded_data(ctx.db, ws.id)
+loaded = workspace_loaded_data(ctx.db, ws.id)  # counts every row: kept until the next change
 rows = dict(zip(loaded.counts["table"], loaded.counts["rows"]))
 kpi_row([
     KpiCard("Transactions", format_count(rows.get("transactions"))),

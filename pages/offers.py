@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.downloads import download_buttons
+from app.page_data import offer_choices, run_families
 from app.pitch_assistant import pitch_assistant, pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.auth import Action, can
@@ -14,6 +15,7 @@ from crm_core.services import model_health
 from crm_core.store import Database
 from crm_core.views import offers as offer_views
 from crm_core.views import runs
+from crm_core.views.audit_chain import last_change
 from crm_core.views.downloads import offers_download_frame
 from crm_core.views.model_health import latest_health_check, run_calibration
 
@@ -24,17 +26,18 @@ TABLE_COLUMNS = ["customer_id", "rank", "product_name", "family", "scenario", "s
                  "expected_revenue", "explanation", "gate", "state"]
 
 
+# head: the audit log's head (crm_core.views.audit_chain.last_change), so no entry outlives a change
 @st.cache_data(show_spinner="Reading the offers…", ttl=600, max_entries=16)
-def _run_summary(url: str, run_id: int):
+def _run_summary(url: str, run_id: int, head: str):
     db = Database.open(url)
-    return (offer_views.offer_run(db, run_id), offer_views.offer_counts(db, run_id),
-            offer_views.offer_scores(db, run_id), offer_views.offer_filter_choices(db, run_id))
+    return offer_views.offer_run(db, run_id), offer_views.offer_counts(db, run_id), offer_views.offer_scores(db, run_id)
 
 
 @st.cache_data(show_spinner="Filtering…", ttl=60, max_entries=32)
-def _table(url: str, run_id: int, segment, scenario, family, min_score: float):
+def _table(url: str, run_id: int, segment, scenario, family, min_score: float, head: str):
     db = Database.open(url)
-    filters = dict(segment=segment, scenario=scenario, family=family, min_score=min_score)
+    families = run_families(db, run_id)  # kept per run: without it each filter reads the sales lines again
+    filters = dict(segment=segment, scenario=scenario, family=family, min_score=min_score, families=families)
     return (offer_views.count_offers(db, run_id, **filters),
             offer_views.offers_frame(db, run_id, limit=TABLE_ROWS, **filters))
 
@@ -62,7 +65,9 @@ else:
         st.session_state.pop("offers_run", None)
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="offers_run",
                           help="Newest first. Each run keeps the offers it made as of its date.")
-    run, counts, scores, choices = _run_summary(ctx.db.url, run_id)
+    head = last_change(ctx.db)
+    run, counts, scores = _run_summary(ctx.db.url, run_id, head)
+    choices = offer_choices(ctx.db, run_id)
     st.caption(f"Workspace **{shown(ws.name)}** · run #{run.run_id} as of {run.as_of:%d %b %Y} · "
                f"up to {run.top_n} offers per customer, amounts in {ws.currency}")
     kpi_row([
@@ -109,7 +114,7 @@ else:
     min_score = c4.slider("Minimum score", 0.0, 1.0, 0.0, 0.05, key="offers_min_score",
                           help="Score = weighted affinity, popularity, profit and scenario fit, each 0 to 1.")
     matching, table = _table(ctx.db.url, run_id, _chosen(segment), _chosen(scenario), _chosen(family),
-                             float(min_score))
+                             float(min_score), head)
     showing = (f"the {len(table):,} best-scoring of {matching:,} matching offers" if matching > len(table)
              else f"{matching:,} matching offers")
     st.caption(f"Showing {showing}. Select a row to see why it scores as it does.")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from app.downloads import download_buttons
+from app.page_data import run_segment_summary
 from app.shell import KpiCard, format_count, format_money, guard_page, kpi_row, open_customer, shown
 from crm_core.charts.segments import (churn_risk_distribution, cluster_scatter, clv_distribution, is_edge_note,
                                       recency_caption, rf_heatmap, segment_treemap)
 from crm_core.store import Database
 from crm_core.views import runs
-from crm_core.views.downloads import customers_download, segment_summary, segment_summary_download
+from crm_core.views.downloads import customers_download, segment_summary_download
 from crm_core.views.segments import (CHURN_LEVELS, VALUE_COLUMNS, CustomerFilter, customer_list, explorer_kpis,
                                      filter_choices, filter_customers, persona_cards)
 
@@ -99,7 +100,7 @@ with right:
         st.caption(caption)  # built from the run's figures, with bold scores: not file text
 
 st.subheader("Segments and what to do")
-summary = segment_summary(ctx.db, run.id)
+summary = run_segment_summary(ctx.db, run.id)  # kept until the next change
 st.dataframe(summary.drop(columns="segment"), hide_index=True, key="seg_summary", column_config={
     "label": "Segment", "action": st.column_config.TextColumn("Suggested action", width="large"),
     "customers": st.column_config.NumberColumn("Customers", format="%d"),

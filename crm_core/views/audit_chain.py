@@ -73,3 +73,15 @@ def verify_audit_chain(db, *, expect_head: str | None = None) -> ChainReport:
             return ChainReport(chain.events, chain.head, chain.bad, wanted, MISSING)
         after = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id > (event or 0)))
         return ChainReport(chain.events, chain.head, chain.bad, wanted, OLDER, event, int(after or 0))
+
+
+def last_change(db) -> str:
+    """The hash of the newest audit event (GENESIS when there is none): a cache key for page data.
+
+    Every change (an import, a run or its deletion, a decision, an edit, a merge, a restore, ...) appends an
+    event in the same transaction, from the app or the CLI, so data read after the head was ``h`` is still
+    current while the head is ``h``. One primary-key lookup. A hash rather than an id: a database restored
+    from a backup or built anew does not repeat the old one's.
+    """
+    with db.read() as s:
+        return s.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS

@@ -86,7 +86,8 @@ def offer_run(db, run_id: int) -> OfferRun:
 
 
 def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
-                 min_score: float | None = None, limit: int | None = None) -> pd.DataFrame:
+                 min_score: float | None = None, limit: int | None = None,
+                 families: pd.Series | None = None) -> pd.DataFrame:
     """The offers of a run, one row per offer, best score first.
 
     Args:
@@ -97,6 +98,7 @@ def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
             None keeps all.
         min_score: keep offers scoring at least this (0..1).
         limit: at most this many rows (the best scores); None for all.
+        families: :func:`product_families` of the run when the caller keeps it (else read here).
     Returns:
         Columns :data:`OFFER_VIEW_COLUMNS`: ``customer_id`` and ``product_id`` are the
         codes as the source gives them, ``affinity, popularity, profit, scenario_fit``
@@ -105,7 +107,8 @@ def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
         ``segment`` the RFM segment code and ``segment_label`` its English label.
         Sorted by score (descending), then customer and rank.
     """
-    families = product_families(db, run_id) if family is not None else None
+    if families is None and family is not None:
+        families = product_families(db, run_id)
     stmt = _filtered(_offer_select(run_id), run_id, families, segment=segment, scenario=scenario,
                      family=family, min_score=min_score)
     stmt = stmt.order_by(Offer.score.desc(), Customer.customer_code, Offer.rank)
@@ -118,9 +121,10 @@ def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
 
 
 def count_offers(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
-                 min_score: float | None = None) -> int:
+                 min_score: float | None = None, families: pd.Series | None = None) -> int:
     """How many offers of the run pass the filters (same meaning as :func:`offers_frame`)."""
-    families = product_families(db, run_id) if family is not None else None
+    if families is None and family is not None:
+        families = product_families(db, run_id)
     inner = _filtered(_joined(Offer.id), run_id, families, segment=segment, scenario=scenario, family=family,
                       min_score=min_score)
     with db.read() as s:
@@ -214,7 +218,8 @@ def offer_scores(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
     ``max_rows`` is returned; ``attrs["sample_every"]`` says k (1: every offer).
     """
     families = product_families(db, run_id) if family is not None else None
-    total = count_offers(db, run_id, segment=segment, scenario=scenario, family=family, min_score=min_score)
+    total = count_offers(db, run_id, segment=segment, scenario=scenario, family=family, min_score=min_score,
+                         families=families)
     every = max(1, -(-total // max(int(max_rows), 1)))
     stmt = _filtered(_joined(Offer.scenario, Offer.score), run_id, families, segment=segment, scenario=scenario,
                      family=family, min_score=min_score).order_by(Offer.id)
@@ -225,15 +230,16 @@ def offer_scores(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
     return out
 
 
-def offer_filter_choices(db, run_id: int) -> OfferFilterChoices:
-    """The segments, scenarios and families that occur among the run's offers."""
+def offer_filter_choices(db, run_id: int, *, families: pd.Series | None = None) -> OfferFilterChoices:
+    """The segments, scenarios and families that occur among the run's offers (``families``: the run's
+    :func:`product_families` when the caller keeps it, else read here)."""
     with db.read() as s:
         segments = s.scalars(select(RunCustomer.rfm_segment).distinct().select_from(Offer)
                              .join(RunCustomer, and_(RunCustomer.run_id == Offer.run_id,
                                                      RunCustomer.customer_id == Offer.customer_id))
                              .where(Offer.run_id == run_id, RunCustomer.rfm_segment.is_not(None))).all()
         scenarios = set(s.scalars(select(Offer.scenario).distinct().where(Offer.run_id == run_id)).all())
-    families = product_families(db, run_id)
+    families = product_families(db, run_id) if families is None else families
     ordered = [x for x in SCENARIOS if x in scenarios] + sorted(scenarios - set(SCENARIOS))
     return OfferFilterChoices(segments=tuple(sorted(segments)), scenarios=tuple(ordered),
                               families=tuple(sorted(families.dropna().unique())))

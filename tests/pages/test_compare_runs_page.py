@@ -67,3 +67,33 @@ def test_with_one_run_the_page_explains_what_is_needed(app_test):
     at.run()
     assert not at.exception
     assert any("comparing needs two" in i.value for i in at.info)
+
+
+def test_after_a_run_is_deleted_and_another_made_the_page_compares_the_new_one(page_test, runs_app):
+    """The comparison is kept between reruns, but never past a change: here the newest run is deleted and a
+    new one (as of another day) made, which SQLite may give the deleted run's id."""
+    import datetime as dt
+
+    from crm_core.auth import Actor, Role
+    from crm_core.config import Config
+    from crm_core.services.pipeline import run_pipeline
+    from crm_core.services.run_admin import delete_run
+    from crm_core.views.workspaces import get_workspace
+
+    at = page_test("pages/compare_runs.py", "viewer").run()
+    before = metrics(at)
+    assert before["In both runs"] == str(compare_runs(runs_app.db, runs_app.first_run, runs_app.last_run)
+                                         .customers_both)
+    delete_run(runs_app.db, Actor("root", Role.ADMIN), runs_app.last_run)
+    shop = get_workspace(runs_app.db, "shop")
+    first_as_of = compare_runs(runs_app.db, runs_app.first_run, runs_app.first_run).before.as_of
+    new = run_pipeline(runs_app.db, shop, Actor("analyst", Role.ANALYST), Config(),
+                       as_of=first_as_of + dt.timedelta(days=20)).run_id
+    at.run()
+    assert not at.exception
+    after_id = at.selectbox(key="cmp_after").value
+    assert after_id == new
+    expected = compare_runs(runs_app.db, runs_app.first_run, new)
+    cards = metrics(at)
+    assert (cards["In both runs"], cards["New in after"]) == (str(expected.customers_both), str(expected.only_after))
+    assert cards != before
