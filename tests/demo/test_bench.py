@@ -20,7 +20,9 @@ def data_dir(tmp_path_factory):
 
 
 def _check_common_shape(results: dict) -> dict:
-    assert set(results) == {"generated_at", "machine", "sizes", "goals"}
+    assert set(results) == {"generated_at", "machine", "sizes", "goals", "scale_goals"}
+    assert [(g["figure"], g["size"]) for g in results["scale_goals"]][:2] == [("run_wall_seconds", "100k"),
+                                                                              ("run_wall_seconds", "1m")]
     machine = results["machine"]
     assert machine["cores"] >= 1 and machine["python"].count(".") == 2
     assert {"pandas", "numpy", "sqlalchemy"} <= set(machine["versions"])
@@ -28,6 +30,8 @@ def _check_common_shape(results: dict) -> dict:
     assert small["customers"] == 2000 and small["lines"] == 20_000
     data = small["data"]
     assert data["lines"] > 19_000 and data["bytes"] > 0 and isinstance(data["reused"], bool)
+    floor = small["pandas_floor"]
+    assert floor["status"] == "ok" and floor["lines"] == data["lines"] and floor["customers"] > 1000
     assert [g["stage"] for g in results["goals"]] == ["import", "segmentation", "recommend"]
     for goal in results["goals"]:
         assert {"size", "goal_seconds", "seconds", "met", "status"} <= set(goal)
@@ -52,13 +56,37 @@ def test_harness_writes_results_json(tmp_path, data_dir):
 def test_harness_times_the_cli_run(tmp_path, data_dir):
     available, reason = cli_available()
     assert available, reason
-    results = run(parse_sizes("small"), tmp_path / "results.json", data_dir, stages=(), log=lambda *_: None)
-    pipeline = _check_common_shape(results)["pipeline"]
+    results = run(parse_sizes("small"), tmp_path / "results.json", data_dir, stages=(), pages=False,
+                  log=lambda *_: None)
+    small = _check_common_shape(results)
+    pipeline = small["pipeline"]
     assert pipeline["status"] == "ok", pipeline.get("stderr_tail")
     assert pipeline["command"].startswith("-m crm_core run --transactions ")
     assert pipeline["wall_seconds"] > 0 and pipeline["peak_rss_mb"] > 10
     assert isinstance(pipeline["stage_timings"], dict) and set(pipeline["stage_timings"]) >= {"import", "audit"}
     assert pipeline["customers"] > 1000 and pipeline["rows"]["read"] > 19_000
+    alone = small["pipeline_alone"]  # the second run finds the file imported: the pipeline alone
+    assert alone["status"] == "ok" and alone["imports"]["transactions"]["status"] == "duplicate"
+    assert 0 < alone["pipeline_seconds"] < alone["wall_seconds"]
+    figures = small["figures"]
+    assert figures["run_to_floor_ratio"] == round(pipeline["wall_seconds"] / small["pandas_floor"]["seconds"], 1)
+
+
+@pytest.mark.slow
+def test_page_bench_times_a_page_of_the_size_database(tmp_path, data_dir):
+    from bench.page_bench import main as page_bench
+
+    db_file = data_dir / "small.db"
+    if not db_file.exists():
+        run(parse_sizes("small"), tmp_path / "results.json", data_dir, stages=(), pages=False, log=lambda *_: None)
+    out = tmp_path / "pages.json"
+    page_bench(["--db", f"sqlite:///{db_file}", "--pages", "settings,run_history", "--repeats", "2",
+                "--json", str(out)])
+    pages = json.loads(out.read_text())["pages"]
+    assert set(pages) == {"settings", "run_history"}
+    for page in pages.values():
+        assert page.get("failure") is None, page
+        assert len(page["runs"]) == 2 and page["seconds"] > 0 and page["goal_seconds"] == 1.5
 
 
 def test_missing_modules_and_signatures_are_reported_not_raised():
