@@ -137,8 +137,10 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
     try:
         result = compute_run(inputs, as_of=as_of, contact_date=contact_date, config=config, policy=policy,
                              stage=stage, timings=timings)
+        lines = int(len(tx))
+        del tx, inputs  # the lines are not needed to store the run: free them first (gigabytes at 10M lines)
         t0 = stage("persist", "Storing the run")
-        counts = {"transactions": int(len(tx)), "customers": int(len(result["customers"])),
+        counts = {"transactions": lines, "customers": int(len(result["customers"])),
                   "offers": int(len(result["offers"])), "clusters": int(len(result["clusters"]))}
         with db.unit_of_work() as s:
             persist_run_results(s, workspace.id, run_id, result["customers"], result["offers"],

@@ -11,9 +11,11 @@ tuples:
 - rows go in the order of their unique index (customer key, then rank), so
   the index grows at its end instead of at random places (about 40 % faster
   at three million offers); row ids therefore follow customer keys;
-- the tuples go through :func:`crm_core.store.bulk.bulk_insert` (the driver's
+- the tuples go through :func:`crm_core.store.bulk.bulk_load` (the driver's
   ``executemany`` on SQLite, Core ``insert`` in batches elsewhere), inside
-  the caller's unit of work.
+  the caller's unit of work, :data:`CHUNK_ROWS` rows at a time: the Python
+  values of three million offers would take gigabytes at once (one load
+  still decides once whether to rebuild the table's indexes).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.errors import NextBestError
-from crm_core.store.bulk import bulk_insert, stored_time
+from crm_core.store.bulk import bulk_insert, bulk_load, stored_time
 from crm_core.store.frames import minor_factor
 from crm_core.store.models import Customer, Product, utc_now
 
@@ -45,6 +47,7 @@ _OFFER_COLUMNS = ("workspace_id", "run_id", "customer_id", "product_id", "rank",
                   "policy_version", "facts_json", "origin")
 _CLUSTER_COLUMNS = ("run_id", "cluster", "size", "persona_code", "persona_name", "description", "profile_json")
 _COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
+CHUNK_ROWS = 200_000  # rows turned into Python values and inserted at a time
 
 
 class RunRowsUnknown(NextBestError, ValueError):
@@ -70,16 +73,29 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
     connection = session.connection()
     cust_codes = _code_index(session, Customer, Customer.customer_code, workspace_id)
     factor = minor_factor(session, workspace_id)
-    bulk_insert(connection, "run_customers", _RUN_CUSTOMER_COLUMNS,
-                zip(*_customer_columns(run_id, customers, cust_codes, factor)), row_count=len(customers))
+    c = customers.reset_index()
+    pks = _keys(cust_codes, c["customer_id"], "customers")
+    order = np.argsort(pks, kind="stable")  # in key order: the unique index grows at its end, not at random
+    with bulk_load(connection, "run_customers", row_count=len(c)) as insert:
+        for start in range(0, len(c), CHUNK_ROWS):
+            at = order[start:start + CHUNK_ROWS]
+            insert(_RUN_CUSTOMER_COLUMNS, zip(*_customer_columns(run_id, c.take(at).reset_index(drop=True),
+                                                                 pks[at], factor)))
+    del c
     if clusters is not None and len(clusters):
         bulk_insert(connection, "run_clusters", _CLUSTER_COLUMNS, zip(*_cluster_columns(run_id, clusters)),
                     row_count=len(clusters))
     if len(offers):
         prod_codes = _code_index(session, Product, Product.product_code, workspace_id)
-        bulk_insert(connection, "offers", _OFFER_COLUMNS,
-                    zip(*_offer_columns(workspace_id, run_id, offers, cust_codes, prod_codes, submitted_by,
-                                        stored_time(connection, utc_now()))), row_count=len(offers))
+        created_at = stored_time(connection, utc_now())
+        o = offers.reset_index(drop=True)
+        cust_pks = _keys(cust_codes, o["customer_id"], "customers")
+        order = np.lexsort((o["rank"].to_numpy(dtype=np.int64), cust_pks))  # (customer key, rank): the index's order
+        with bulk_load(connection, "offers", row_count=len(o)) as insert:
+            for start in range(0, len(o), CHUNK_ROWS):
+                at = order[start:start + CHUNK_ROWS]
+                insert(_OFFER_COLUMNS, zip(*_offer_columns(workspace_id, run_id, o.take(at).reset_index(drop=True),
+                                                           cust_pks[at], prod_codes, submitted_by, created_at)))
 
 
 # --------------------------------------------------------------------------- column builders
@@ -104,12 +120,9 @@ def _keys(codes: tuple[pd.Index, np.ndarray], values, what: str) -> np.ndarray:
     return pks[at]
 
 
-def _customer_columns(run_id: int, customers: pd.DataFrame, cust_codes, factor: int) -> list:
-    c = customers.reset_index()
+def _customer_columns(run_id: int, c: pd.DataFrame, pks: np.ndarray, factor: int) -> list:
+    """Column value lists of ``run_customers`` rows for customers ``c`` (a ``customer_id`` column) with keys ``pks``."""
     n = len(c)
-    pks = _keys(cust_codes, c["customer_id"], "customers")
-    order = np.argsort(pks, kind="stable")  # in key order: the unique index grows at its end, not at random
-    c, pks = c.take(order).reset_index(drop=True), pks[order]
     extra_cols = [col for col in c.columns if col not in _CORE_FEATURES and col != "customer_id"
                   and pd.api.types.is_numeric_dtype(c[col])]
     features = json_objects({col: _feature_values(c[col]) for col in extra_cols}) if extra_cols else repeat(None, n)
@@ -139,13 +152,10 @@ def _cluster_columns(run_id: int, clusters: pd.DataFrame) -> list:
             clusters["persona_name"].astype(str).tolist(), clusters["description"].astype(str).tolist(), profiles]
 
 
-def _offer_columns(workspace_id, run_id, offers: pd.DataFrame, cust_codes, prod_codes, submitted_by,
+def _offer_columns(workspace_id, run_id, o: pd.DataFrame, cust_pks: np.ndarray, prod_codes, submitted_by,
                    created_at) -> list:
-    o = offers.reset_index(drop=True)
+    """Column value lists of ``offers`` rows for the offers ``o`` made to the customers with keys ``cust_pks``."""
     n = len(o)
-    cust_pks = _keys(cust_codes, o["customer_id"], "customers")
-    order = np.lexsort((o["rank"].to_numpy(dtype=np.int64), cust_pks))  # (customer key, rank): the unique index's order
-    o, cust_pks = o.take(order).reset_index(drop=True), cust_pks[order]
     components = json_objects({name: o[name].to_numpy(dtype="float64", na_value=np.nan)
                                for name in _COMPONENTS if name in o.columns}) or repeat("{}", n)
     params = (json_records(o["explanation_params"].tolist()) if "explanation_params" in o.columns

@@ -169,3 +169,33 @@ def test_json_objects_keep_floats_exact_and_floats(values):
 def test_nested_values_fall_back_to_json_dumps():
     texts = json_records([{"a": [1, 2], "b": {"c": None}}, {"a": {"x": 1}}, {1: "int key"}])
     assert [json.loads(t) for t in texts] == [{"a": [1, 2], "b": {"c": None}}, {"a": {"x": 1}}, {"1": "int key"}]
+
+
+def _stored_rows(db, run_id: int) -> dict:
+    from sqlalchemy import text
+
+    with db.read() as s:
+        return {table: s.execute(text(f"SELECT * FROM {table} WHERE run_id = :r ORDER BY id"), {"r": run_id}).all()
+                for table in ("run_customers", "offers")}
+
+
+def test_rows_stored_in_chunks_are_the_rows_stored_at_once(tmp_path, monkeypatch):
+    import crm_core.store.run_store as run_store
+    from crm_core.store import Database
+
+    stored = []
+    for chunk in (10**9, 1, 2):
+        monkeypatch.setattr(run_store, "CHUNK_ROWS", chunk)
+        db = Database.open(f"sqlite:///{tmp_path / f'chunk{chunk}.db'}")
+        db.upgrade()
+        ws_id, run_id = stored_world(db)
+        customers, offers, clusters = run_frames()
+        with db.unit_of_work() as s:
+            persist_run_results(s, ws_id, run_id, customers, offers.iloc[::-1], clusters, submitted_by="ann")
+        rows = _stored_rows(db, run_id)
+        created = {r.created_at for r in rows["offers"]}
+        assert len(created) == 1  # one time for the whole run
+        stored.append({"run_customers": rows["run_customers"],
+                       "offers": [tuple(v for k, v in r._mapping.items() if k != "created_at") for r in rows["offers"]]})
+    assert len(stored[0]["offers"]) == 3 and len(stored[0]["run_customers"]) == 3
+    assert stored[1] == stored[0] and stored[2] == stored[0]  # same ids, same order, same values
