@@ -143,13 +143,13 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
         counts = {"transactions": lines, "customers": int(len(result["customers"])),
                   "offers": int(len(result["offers"])), "clusters": int(len(result["clusters"]))}
         with db.unit_of_work() as s:
-            persist_run_results(s, workspace.id, run_id, result["customers"], result["offers"],
-                                result["clusters"], submitted_by=actor.username)
+            families = persist_run_results(s, workspace.id, run_id, result["customers"], result["offers"],
+                                           result["clusters"], submitted_by=actor.username)
             timings["persist"] = time.perf_counter() - t0
             s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(
                 status="succeeded", finished_at=utc_now(), counts_json=counts,
                 stage_timings_json={k: round(v, 4) for k, v in timings.items()},
-                params_json=result["params"], quality_json=result["quality"]))
+                params_json=result["params"], quality_json=result["quality"], families_json=families))
             record_event(s, actor=actor, action="pipeline.run", entity="pipeline_run", entity_id=run_id,
                          after={"as_of": as_of.isoformat(), "contact_date": contact_date.isoformat(),
                                 "policy": {"name": policy.name, "version": policy.version}, "counts": counts,

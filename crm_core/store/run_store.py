@@ -55,7 +55,7 @@ class RunRowsUnknown(NextBestError, ValueError):
 
 
 def persist_run_results(session: Session, workspace_id: int, run_id: int, customers: pd.DataFrame,
-                        offers: pd.DataFrame, clusters: pd.DataFrame, *, submitted_by: str) -> None:
+                        offers: pd.DataFrame, clusters: pd.DataFrame, *, submitted_by: str) -> dict | None:
     """Insert a run's per-customer rows, cluster profiles and offers (inside the caller's unit of work).
 
     Args:
@@ -67,6 +67,9 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
         offers: the offers frame of docs/contracts.md (after the audit gate).
         clusters: ``cluster, size, persona_code, persona_name, description, profile`` rows.
         submitted_by: user recorded on every offer.
+    Returns:
+        The family of each offered product, ``{str(product key): family}`` (what
+        ``PipelineRun.families_json`` keeps), or None when the offers carry no ``family``.
     Raises:
         RunRowsUnknown: a customer or product id is not in the workspace's store.
     """
@@ -96,6 +99,11 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
                 at = order[start:start + CHUNK_ROWS]
                 insert(_OFFER_COLUMNS, zip(*_offer_columns(workspace_id, run_id, o.take(at).reset_index(drop=True),
                                                            cust_pks[at], prod_codes, submitted_by, created_at)))
+        if "family" in o.columns:
+            first = o.drop_duplicates("product_id")
+            keys = _keys(prod_codes, first["product_id"], "products")
+            return dict(sorted(zip((str(k) for k in keys.tolist()), first["family"].astype("string").tolist())))
+    return None
 
 
 # --------------------------------------------------------------------------- column builders

@@ -319,15 +319,35 @@ def product_families(db, run_id: int, product_pks: list | None = None) -> pd.Ser
     """Family of each product offered in the run (or of ``product_pks``), by product key.
 
     The family the engine used (see the module docstring): the catalog family, else the
-    product's most frequent transaction category, else the product's code. Finding the
-    category reads the sales lines of the products without a catalog family, so callers
-    that need it repeatedly for one run keep the result.
+    product's most frequent transaction category, else the product's code. A run stored
+    since revision 0009 keeps the family of each product it offered (``families_json``);
+    other products (an older run, an offer edited to another product, a product of
+    ``product_pks`` the run did not offer) are worked out from the catalog and the sales
+    lines of the products without a catalog family, so callers that need it repeatedly for
+    one run keep the result.
 
     Returns:
         A string Series indexed by product key.
     """
-    offered = select(Offer.product_id).distinct().where(Offer.run_id == run_id) if product_pks is None \
-        else [int(pk) for pk in product_pks]
+    with db.read() as s:
+        kept = s.scalar(select(PipelineRun.families_json).where(PipelineRun.id == run_id)) or {}
+    if product_pks is None:
+        with db.read() as s:
+            wanted = s.scalars(select(Offer.product_id).distinct().where(Offer.run_id == run_id)).all()
+    else:
+        wanted = [int(pk) for pk in product_pks]
+    wanted = sorted(set(wanted))
+    known = {pk: kept[str(pk)] for pk in wanted if str(pk) in kept}
+    rest = [pk for pk in wanted if pk not in known]
+    worked_out = _families_from_lines(db, rest) if rest else pd.Series(dtype="string")
+    out = pd.concat([pd.Series(known, dtype="string"), worked_out]) if known else worked_out
+    out.index = pd.Index(out.index.astype("int64"), name="pk")
+    return out.sort_index().astype("string")
+
+
+def _families_from_lines(db, product_pks: list[int]) -> pd.Series:
+    """Family of each product key: the catalog's, else its most frequent sales category, else its code."""
+    offered = product_pks
     products = _read(db, select(Product.id.label("pk"), Product.product_code.label("code"),
                                 Product.family.label("family")).where(Product.id.in_(offered)))
     family = products.set_index("pk")["family"].astype("string")

@@ -173,3 +173,34 @@ def test_customer_offers_find_the_customer_and_its_offers_by_index_not_by_scanni
     assert any("customers USING COVERING INDEX" in p and "workspace_id=? AND customer_code=?" in p for p in plan), plan
     assert any(p.startswith("SEARCH offers USING INDEX") and "customer_id=?" in p for p in plan), plan
     assert not any(p.startswith("SCAN") for p in plan), plan
+
+
+def test_a_run_keeps_the_families_it_used_and_they_agree_with_the_catalog_and_lines(tmp_path, analyst, monkeypatch):
+    from sqlalchemy import select, update
+
+    from crm_core.config import Config
+    from crm_core.services.pipeline import run_pipeline
+    from crm_core.store import Database
+    from crm_core.store.models import Offer, PipelineRun
+    from crm_core.views.workspaces import get_workspace
+    from tests.app.sample_db import build_sample_database
+
+    url = f"sqlite:///{tmp_path / 'families.db'}"
+    build_sample_database(url, with_users=False, with_bank=False)
+    db = Database.open(url)
+    run_id = run_pipeline(db, get_workspace(db, "shop"), analyst, Config()).run_id
+    with db.read() as s:
+        kept = s.scalar(select(PipelineRun.families_json).where(PipelineRun.id == run_id))
+        offered = sorted(set(s.scalars(select(Offer.product_id).where(Offer.run_id == run_id))))
+    assert sorted(int(k) for k in kept) == offered  # every offered product, nothing else
+    worked_out = ov._families_from_lines(db, offered)
+    assert worked_out.to_dict() == {int(k): v for k, v in kept.items()}  # what the pages computed before
+    real = ov._families_from_lines
+    monkeypatch.setattr(ov, "_families_from_lines", lambda *a: pytest.fail("read the sales lines again"))
+    families = ov.product_families(db, run_id)
+    assert families.to_dict() == worked_out.to_dict() and families.index.name == "pk"
+    monkeypatch.setattr(ov, "_families_from_lines", real)
+    with db.unit_of_work() as s:  # a run stored before revision 0009 keeps none: worked out as before
+        s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(families_json=None))
+    assert ov.product_families(db, run_id).to_dict() == worked_out.to_dict()
+    db.engine.dispose()

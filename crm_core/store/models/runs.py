@@ -38,6 +38,7 @@ class PipelineRun(Base):
     stage_timings_json: Mapped[dict | None] = mapped_column(JSON)
     params_json: Mapped[dict | None] = mapped_column(JSON)  # fitted model parameters
     quality_json: Mapped[dict | None] = mapped_column(JSON)
+    families_json: Mapped[dict | None] = mapped_column(JSON)  # product key -> family the run used (revision 0009)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
