@@ -15,6 +15,7 @@ import streamlit as st
 
 from crm_core.store import Database
 from crm_core.views import offers as offer_views
+from crm_core.views.offer_cube import offer_count_cube
 from crm_core.views.audit_chain import last_change
 from crm_core.views.downloads import segment_summary
 from crm_core.views.overview import loaded_data
@@ -40,6 +41,16 @@ def _choices(url: str, run_id: int, head: str) -> offer_views.OfferFilterChoices
 def offer_choices(db, run_id: int) -> offer_views.OfferFilterChoices:
     """:func:`crm_core.views.offers.offer_filter_choices` of the run."""
     return _choices(db.url, int(run_id), last_change(db))
+
+
+@st.cache_data(show_spinner="Counting the run's offers…", ttl=3600, max_entries=8)
+def _cube(url: str, run_id: int, head: str) -> pd.DataFrame:
+    return offer_count_cube(Database.open(url), run_id)
+
+
+def run_offer_cube(db, run_id: int) -> pd.DataFrame:
+    """:func:`crm_core.views.offer_cube.offer_count_cube` of the run."""
+    return _cube(db.url, int(run_id), last_change(db))
 
 
 @st.cache_data(show_spinner="Comparing the runs…", ttl=3600, max_entries=8)
