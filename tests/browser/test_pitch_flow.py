@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from crm_core.auth import Actor, Role
 from crm_core.config import Config
@@ -50,6 +51,8 @@ def test_analyst_drafts_a_pitch_with_the_model_and_saves_an_edit(browser, chromi
                 page.get_by_role("button", name="Draft", exact=True).click()
                 page.get_by_text("Drafted by claude-sonnet-5-5").wait_for()
                 editor = page.get_by_role("textbox", name="Pitch (plain text: what you see is what is sent)")
+                # the caption can show a moment before the text area gets the draft (same rerun, later delta)
+                expect(editor).to_have_value(re.compile("We picked"), timeout=15_000)
                 drafted = editor.input_value()
                 assert product in drafted and "We picked" in drafted  # the stub's text, naming the product
 
