@@ -147,7 +147,7 @@ def bench_pipeline(size: Size, data: dict, data_dir: Path) -> dict:
     cmd = [sys.executable, "-m", "crm_core", "run", "--transactions", data["transactions"],
            "--db", f"sqlite:///{db_file}", "--config", str(config), "--out", str(out_dir)]
     child = run_child(cmd, data_dir / "logs", f"pipeline-{size.name}", PIPELINE_TIMEOUT)
-    result = {"command": " ".join(cmd[1:]), **child}
+    result = {"command": " ".join(cmd[1:]), "argv": cmd[1:], **child}
     run_json = out_dir / "run.json"
     if child["exit_code"] != 0 or not run_json.exists():
         return {"status": "failed", **result}

@@ -61,7 +61,7 @@ def pipeline_alone(first: dict, log_dir: Path, size_name: str, run_child) -> dic
     """Run the first run's command again (same database and file): the pipeline on an imported workspace."""
     if first.get("status") != "ok":
         return {"status": "not run", "reason": "the first run failed"}
-    cmd = [sys.executable, *first["command"].split(" ")]
+    cmd = [sys.executable, *first["argv"]]  # the list, not the joined text: paths may hold spaces
     out_dir = Path(cmd[cmd.index("--out") + 1])
     child = run_child(cmd, log_dir, f"pipeline-again-{size_name}", 3 * 3600)
     run_json = out_dir / "run.json"

@@ -7,6 +7,7 @@ lines in DuckDB (its own file or the Parquet files), segment members and product
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from bench.storage_engines import READ_ENGINES, _sqlite_url, read_columnar, read_sqlite
@@ -122,9 +123,7 @@ class DuckPages:
         members = self._sqlite_rows("SELECT customer_id AS customer_pk FROM run_customers WHERE run_id = :run "
                                     "AND rfm_segment = :seg", {"run": self.s["run_id"], "seg": self.s["segment"]})
         products = self._products()
-        self.con.register("members", members)
-        self.con.register("products", products)
-        try:
+        with _registered(self.con, members=members, products=products):
             return self.con.execute(
                 f"SELECT coalesce(p.family, t.category) AS category, count(*) AS lines, "
                 f"count(DISTINCT t.customer_id) AS buyers, sum(t.amount_minor) AS revenue_minor "
@@ -132,14 +131,10 @@ class DuckPages:
                 f"LEFT JOIN products p ON p.product_pk = t.product_id "
                 f"WHERE t.workspace_id = ? AND t.invoice_date >= ? GROUP BY 1 ORDER BY revenue_minor DESC, category",
                 [self.s["workspace_id"], self.s["since_365"]]).df()
-        finally:
-            self.con.unregister("members")
-            self.con.unregister("products")
 
     def product_popularity(self):
         products = self._products()
-        self.con.register("products", products)
-        try:
+        with _registered(self.con, products=products):
             return self.con.execute(
                 f"SELECT p.product_code, p.name, buyers, units, revenue_minor FROM ("
                 f"SELECT product_id, count(DISTINCT customer_id) AS buyers, sum(quantity) AS units, "
@@ -147,8 +142,18 @@ class DuckPages:
                 f"AND NOT is_return GROUP BY product_id) a JOIN products p ON p.product_pk = a.product_id "
                 f"WHERE p.is_merchandise ORDER BY buyers DESC, p.product_code LIMIT 20",
                 [self.s["workspace_id"], self.s["since_90"]]).df()
-        finally:
-            self.con.unregister("products")
+
+
+@contextlib.contextmanager
+def _registered(con, **frames):
+    """``frames`` visible to DuckDB under their names for the block, unregistered after."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 def _pages(engine: str, work: Path, setup: dict):

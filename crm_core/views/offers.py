@@ -332,11 +332,8 @@ def product_families(db, run_id: int, product_pks: list | None = None) -> pd.Ser
     """
     with db.read() as s:
         kept = s.scalar(select(PipelineRun.families_json).where(PipelineRun.id == run_id)) or {}
-    if product_pks is None:
-        with db.read() as s:
-            wanted = s.scalars(select(Offer.product_id).distinct().where(Offer.run_id == run_id)).all()
-    else:
-        wanted = [int(pk) for pk in product_pks]
+        wanted = (s.scalars(select(Offer.product_id).distinct().where(Offer.run_id == run_id)).all()
+                  if product_pks is None else [int(pk) for pk in product_pks])
     wanted = sorted(set(wanted))
     known = {pk: kept[str(pk)] for pk in wanted if str(pk) in kept}
     rest = [pk for pk in wanted if pk not in known]
