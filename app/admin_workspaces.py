@@ -5,21 +5,22 @@ currency, decimals, time zone), a form to create one, and deleting one once
 its name is typed. Imports and Runs work on the workspace chosen in the
 sidebar: take an import back as a whole with a reason; delete a run nobody
 acted on. Every change is a ``crm_core`` use case (admin-only, audited); the
-tables come from ``crm_core.views.workspace_admin``. Widget keys start with
-``admin_ws_``, ``admin_revert_`` and ``admin_run_``.
+tables come from ``crm_core.views.workspace_admin``, kept by ``app.page_data``
+until the next change (an audit event). Widget keys start with ``admin_ws_``,
+``admin_revert_`` and ``admin_run_``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app.page_data import imports_table, runs_table, workspaces_table
 from app.shell import PageContext, show_error, shown
 from crm_core.errors import NextBestError
 from crm_core.services.import_revert import revert_import
 from crm_core.services.run_admin import delete_run
 from crm_core.services.workspace_admin import KINDS, create_workspace, delete_workspace, update_workspace
 from crm_core.services.workspaces import machine_timezone, timezone_choices
-from crm_core.views.workspace_admin import import_batch_table, run_table, workspace_table
 
 TABLE_NAMES = {"transactions": "sales lines", "customer_attributes": "dated customer attributes"}
 
@@ -30,16 +31,16 @@ def workspaces(ctx: PageContext) -> None:
     st.caption("Each workspace is a separate data world with one currency and one time zone. Amounts are stored "
                "as whole minor units, so the decimals of a workspace that holds money cannot change.")
     table = st.container()
-    frame = workspace_table(ctx.db)  # read once per rerun; again only after a change made in this one
+    frame = workspaces_table(ctx.db)  # kept until the next change (counting at 10M lines: seconds)
     left, right = st.columns(2)
     with left:
         changed = _change(ctx, frame)
     with right:
         changed = _create(ctx) or changed
     if changed:
-        frame = workspace_table(ctx.db)
+        frame = workspaces_table(ctx.db)
     if _delete(ctx, frame):
-        frame = workspace_table(ctx.db)
+        frame = workspaces_table(ctx.db)
     table.dataframe(frame, hide_index=True, key="admin_ws_table",
                     column_config={"created_at": st.column_config.DatetimeColumn("created (UTC)")})
 
@@ -137,7 +138,7 @@ def imports(ctx: PageContext) -> None:
                "A product catalog updates products in place and cannot be taken back.")
     table, form = st.container(), st.container()
     with form:
-        frame = import_batch_table(ctx.db, ws.id)  # read again for the table only after taking one back
+        frame = imports_table(ctx.db, ws.id)  # kept until the next change
         open_ = frame[(frame["status"] == "loaded") & (frame["kind"] != "products")]
         labels = {int(r.id): f"#{r.id} · {r.kind} · {r.source} · {r.rows_loaded:,} rows · by {r.created_by}"
                   for r in open_.itertuples()}
@@ -153,7 +154,7 @@ def imports(ctx: PageContext) -> None:
                 stale = (f" Runs {', '.join(f'#{r}' for r in result.stale_runs)} are marked stale."
                          if result.stale_runs else "")
                 st.success(f"Import #{result.batch_id} taken back: {_removed(result.removed)}.{stale}")
-                frame = import_batch_table(ctx.db, ws.id)
+                frame = imports_table(ctx.db, ws.id)
     table.dataframe(frame, hide_index=True, key="admin_imports_table",
                     column_config={"created_at": st.column_config.DatetimeColumn("imported (UTC)"),
                                    "reverted_at": st.column_config.DatetimeColumn("taken back (UTC)")})
@@ -170,7 +171,7 @@ def runs(ctx: PageContext) -> None:
                "outcomes stays: it is the record of what was sent and why (the last column says why).")
     table, form = st.container(), st.container()
     with form:
-        frame = run_table(ctx.db, ws.id)  # read again for the table only after a deletion
+        frame = runs_table(ctx.db, ws.id)  # kept until the next change
         free = frame[frame["deletable"]]
         labels = {int(r.id): f"#{r.id} · as of {r.as_of:%Y-%m-%d} · {r.status} · {r.offers:,} offers · by "
                              f"{r.created_by}" for r in free.itertuples()}
@@ -183,7 +184,7 @@ def runs(ctx: PageContext) -> None:
                 show_error(exc)
             else:
                 st.success(f"Run #{picked} deleted: {_removed(counts)}.")
-                frame = run_table(ctx.db, ws.id)
+                frame = runs_table(ctx.db, ws.id)
     table.dataframe(frame, hide_index=True, key="admin_runs_table",
                     column_config={"started_at": st.column_config.DatetimeColumn("started (UTC)"),
                                    "as_of": st.column_config.DateColumn("as of"),

@@ -15,11 +15,13 @@ import streamlit as st
 
 from crm_core.store import Database
 from crm_core.views import offers as offer_views
-from crm_core.views.offer_cube import offer_count_cube
 from crm_core.views.audit_chain import last_change
+from crm_core.views.customer import search_customers
 from crm_core.views.downloads import segment_summary
+from crm_core.views.offer_list import OfferList, offer_list
 from crm_core.views.overview import loaded_data
 from crm_core.views.run_comparison import RunComparisonView, compare_runs
+from crm_core.views.workspace_admin import import_batch_table, run_table, workspace_table
 
 
 @st.cache_data(show_spinner="Working out the product families from the sales lines…", ttl=3600, max_entries=8)
@@ -43,14 +45,14 @@ def offer_choices(db, run_id: int) -> offer_views.OfferFilterChoices:
     return _choices(db.url, int(run_id), last_change(db))
 
 
-@st.cache_data(show_spinner="Counting the run's offers…", ttl=3600, max_entries=8)
-def _cube(url: str, run_id: int, head: str) -> pd.DataFrame:
-    return offer_count_cube(Database.open(url), run_id)
+@st.cache_data(show_spinner="Reading the run's offers in list order…", ttl=3600, max_entries=4)
+def _offer_list(url: str, run_id: int, head: str) -> OfferList:
+    return offer_list(Database.open(url), run_id)
 
 
-def run_offer_cube(db, run_id: int) -> pd.DataFrame:
-    """:func:`crm_core.views.offer_cube.offer_count_cube` of the run."""
-    return _cube(db.url, int(run_id), last_change(db))
+def run_offer_list(db, run_id: int) -> OfferList:
+    """:func:`crm_core.views.offer_list.offer_list` of the run (about 20 bytes per offer)."""
+    return _offer_list(db.url, int(run_id), last_change(db))
 
 
 @st.cache_data(show_spinner="Comparing the runs…", ttl=3600, max_entries=8)
@@ -81,3 +83,43 @@ def _segment_summary(url: str, run_id: int, head: str) -> pd.DataFrame:
 def run_segment_summary(db, run_id: int) -> pd.DataFrame:
     """:func:`crm_core.views.downloads.segment_summary` of the run."""
     return _segment_summary(db.url, int(run_id), last_change(db))
+
+
+@st.cache_data(show_spinner="Searching the customers…", ttl=600, max_entries=32)
+def _search(url: str, workspace_id: int, text: str, head: str) -> pd.DataFrame:
+    return search_customers(Database.open(url), workspace_id, text)
+
+
+def customer_search(db, workspace_id: int, text: str) -> pd.DataFrame:
+    """:func:`crm_core.views.customer.search_customers` (kept: picking a match reruns the page with the same text)."""
+    return _search(db.url, int(workspace_id), text, last_change(db))
+
+
+@st.cache_data(show_spinner="Counting what each workspace holds…", ttl=600, max_entries=4)
+def _workspaces(url: str, head: str) -> pd.DataFrame:
+    return workspace_table(Database.open(url))
+
+
+def workspaces_table(db) -> pd.DataFrame:
+    """:func:`crm_core.views.workspace_admin.workspace_table` (counts every customer and sales line)."""
+    return _workspaces(db.url, last_change(db))
+
+
+@st.cache_data(show_spinner="Reading the imports…", ttl=600, max_entries=8)
+def _imports(url: str, workspace_id: int, head: str) -> pd.DataFrame:
+    return import_batch_table(Database.open(url), workspace_id)
+
+
+def imports_table(db, workspace_id: int) -> pd.DataFrame:
+    """:func:`crm_core.views.workspace_admin.import_batch_table` of the workspace."""
+    return _imports(db.url, int(workspace_id), last_change(db))
+
+
+@st.cache_data(show_spinner="Reading the runs…", ttl=600, max_entries=8)
+def _runs(url: str, workspace_id: int, head: str) -> pd.DataFrame:
+    return run_table(Database.open(url), workspace_id)
+
+
+def runs_table(db, workspace_id: int) -> pd.DataFrame:
+    """:func:`crm_core.views.workspace_admin.run_table` of the workspace (counts each run's offers)."""
+    return _runs(db.url, int(workspace_id), last_change(db))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.page_data import customer_search
 from app.pitch_assistant import pitch_assistant
 from app.shell import (CUSTOMER_KEY, KpiCard, format_count, format_money, guard_page, kpi_row, one_line,
                        selected_customer_id, show_error, shown)
 from crm_core.charts.customer import purchase_timeline
 from crm_core.errors import NextBestError
 from crm_core.views import runs
-from crm_core.views.customer import customer_360, search_customers
+from crm_core.views.customer import customer_360
 from crm_core.views.merges import merged_into
 
 ctx = guard_page("customer.py")
@@ -34,7 +35,7 @@ with search:
     text = st.text_input("Find a customer", key="cust_search", placeholder="id, name or email",
                          help="Part of the customer id, the name or the email address.")
 if text.strip():
-    matches = search_customers(ctx.db, ws.id, text)
+    matches = customer_search(ctx.db, ws.id, text)
     if matches.empty:
         st.info(f"No customer matches {shown(text.strip(), 60)}.")
     else:

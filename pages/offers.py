@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.downloads import download_buttons
-from app.page_data import offer_choices, run_families, run_offer_cube
+from app.page_data import offer_choices, run_families, run_offer_list
 from app.pitch_assistant import pitch_assistant, pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.auth import Action, can
@@ -18,7 +18,7 @@ from crm_core.views import runs
 from crm_core.views.audit_chain import last_change
 from crm_core.views.downloads import offers_download_frame
 from crm_core.views.model_health import latest_health_check, run_calibration
-from crm_core.views.offer_cube import count_from_cube
+from crm_core.views.offer_list import list_page
 
 ctx = guard_page("offers.py")
 ws = ctx.workspace
@@ -39,10 +39,8 @@ def _table(url: str, run_id: int, segment, scenario, family, min_score: float, h
     db = Database.open(url)
     families = run_families(db, run_id)  # kept per run: without it each filter reads the sales lines again
     filters = dict(segment=segment, scenario=scenario, family=family, min_score=min_score)
-    count = count_from_cube(run_offer_cube(db, run_id), families, **filters)  # kept per run: no scan per filter
-    if count is None:  # a minimum score above the run's lowest: counted in SQL
-        count = offer_views.count_offers(db, run_id, families=families, **filters)
-    return count, offer_views.offers_frame(db, run_id, limit=TABLE_ROWS, families=families, **filters)
+    # the run's offers kept in list order: a filter is a mask over them, the rows shown read by key
+    return list_page(db, run_offer_list(db, run_id), families, limit=TABLE_ROWS, **filters)
 
 
 def _keep_valid(key: str, options) -> None:

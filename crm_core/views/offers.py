@@ -123,7 +123,7 @@ def offers_frame(db, run_id: int, *, segment: Choice = None, scenario: Choice = 
 def count_offers(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
                  min_score: float | None = None, families: pd.Series | None = None) -> int:
     """How many offers of the run pass the filters (same meaning as :func:`offers_frame`); a caller that
-    counts often keeps :func:`crm_core.views.offer_cube.offer_count_cube` instead."""
+    counts often keeps :func:`crm_core.views.offer_list.offer_list` instead."""
     if families is None and family is not None:
         families = product_families(db, run_id)
     inner = _filtered(_joined(Offer.id), run_id, families, segment=segment, scenario=scenario, family=family,
