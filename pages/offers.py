@@ -96,7 +96,7 @@ else:
         st.caption("This run was made before the audit gate: its offers carry no gate verdict.")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(offers_by_scenario_figure(offer_views.offer_count_rows(counts)),
+        st.plotly_chart(offers_by_scenario_figure(offer_views.offer_count_rows(counts), count_column="offers"),
                         key="chart_offers_by_segment")
     with right:
         st.plotly_chart(score_distribution_figure(scores), key="chart_score_distribution")

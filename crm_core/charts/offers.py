@@ -15,20 +15,25 @@ COMPONENT_LABELS = {"affinity": "Affinity", "popularity": "Popularity", "profit"
 _LAYOUT = layout(360)
 
 
-def offers_by_scenario_figure(offers: pd.DataFrame, segment_column: str = "segment") -> go.Figure:
+def offers_by_scenario_figure(offers: pd.DataFrame, segment_column: str = "segment",
+                              count_column: str | None = None) -> go.Figure:
     """Stacked bars: offers per segment (x), one colour per scenario.
 
     Args:
         offers: the offers frame; when it has ``segment_column`` (e.g. the RFM
             segment merged in by the caller) bars are per segment, else one bar per scenario.
         segment_column: the column holding the segment name.
+        count_column: when given, each row stands for this column's number of offers (counts
+            from the database, e.g. :func:`crm_core.views.offers.offer_count_rows`), not one.
     """
     title = "Offers by scenario and segment"
     if offers is None or offers.empty:
         return empty_figure(title, "No offers yet: run the pipeline")
     has_segment = segment_column in offers.columns
     x = offers[segment_column].astype("string").fillna("(none)") if has_segment else offers["scenario"]
-    counts = pd.crosstab(x.rename("x"), offers["scenario"].astype("string").rename("scenario"))
+    weights = {} if count_column is None else {"values": offers[count_column], "aggfunc": "sum"}
+    counts = pd.crosstab(x.rename("x"), offers["scenario"].astype("string").rename("scenario"), **weights)
+    counts = counts.fillna(0).astype("int64")
     counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="mergesort").index]
     fig = go.Figure()
     for scenario in [s for s in SCENARIOS if s in counts.columns]:

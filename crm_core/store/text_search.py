@@ -33,14 +33,28 @@ def python_lower(value: str | None) -> str | None:
 _NOT_PRINTABLE_ASCII = "*[^ -~]*"  # GLOB: some character outside space..tilde
 
 
-def folded_contains(db, column, pattern: str):
+def case_blind(text: str) -> bool:
+    """Whether lower-casing can never matter to finding ``text``: it is ASCII with no letter (an id of digits,
+    a phone number, ``@example.com``).
+
+    Lower-casing changes ASCII letters only among ASCII characters, and no other character lower-cases to
+    anything holding an ASCII character that is not a letter; so a value contains such a text exactly when
+    its lower case does.
+    """
+    return text.isascii() and not any(ch.isalpha() for ch in text)
+
+
+def folded_contains(db, column, pattern: str, *, case_blind_pattern: bool = False):
     """``unicode_lower(db)(column) LIKE pattern`` (``pattern``: lower case, escaped with :data:`LIKE_ESCAPE`).
 
     On SQLite the Python ``nb_lower`` costs a call per row (seconds on a million customers), so a value of
     printable ASCII only is matched by SQLite's own LIKE, which ignores ASCII case: for such a value that is
     the same test, as lower-casing changes nothing but ASCII letters. Only a value with some other character
-    (``Ü``, the Kelvin sign, a tab) goes through ``nb_lower``: the rows found are the same.
+    (``Ü``, the Kelvin sign, a tab) goes through ``nb_lower``: the rows found are the same. With
+    ``case_blind_pattern`` (the searched text is :func:`case_blind`) every value is matched by LIKE alone.
     """
+    if case_blind_pattern:
+        return column.like(pattern, escape=LIKE_ESCAPE)
     if not db.is_sqlite:
         return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
     return or_(column.like(pattern, escape=LIKE_ESCAPE),

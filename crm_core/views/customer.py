@@ -22,7 +22,7 @@ from crm_core.ids import normalise_id
 from crm_core.segment.rfm import SegmentText, segment_text
 from crm_core.store.frames import minor_factor
 from crm_core.store.models import Customer, CustomerAttribute, Holding, Product, RunCluster, RunCustomer, Transaction
-from crm_core.store.text_search import escape_like, folded, folded_contains
+from crm_core.store.text_search import case_blind, escape_like, folded, folded_contains
 from crm_core.views.offers import customer_offers
 from crm_core.views.runs import RunInfo, get_run, latest_run
 
@@ -90,10 +90,12 @@ def search_customers(db, workspace_id: int, text: str, *, limit: int = 25) -> pd
     stmt = select(c.customer_code, c.first_name, c.last_name, c.email, c.city, c.region).where(
         c.workspace_id == workspace_id)
     if needle:  # folded_contains: SQLite's own LIKE for ASCII values, Python's lower() for the others only
-        like = f"%{escape_like(needle)}%"
+        like, blind = f"%{escape_like(needle)}%", case_blind(needle)
+        # "first last" contains a text without a space only within one of the names (the text is stripped):
+        # the names are joined, a string per row, only for a text holding a space
         full = func.coalesce(c.first_name, "") + " " + func.coalesce(c.last_name, "")
-        stmt = stmt.where(or_(*(folded_contains(db, column, like) for column in (
-            c.customer_code, full, func.coalesce(c.email, "")))))
+        columns = [c.customer_code, *((full,) if " " in needle else (c.first_name, c.last_name)), c.email]
+        stmt = stmt.where(or_(*(folded_contains(db, column, like, case_blind_pattern=blind) for column in columns)))
     stmt = stmt.order_by((folded(db, c.customer_code) != needle), c.customer_code).limit(int(limit))
     with db.read() as s:
         rows = s.execute(stmt).all()

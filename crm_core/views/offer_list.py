@@ -138,8 +138,9 @@ def list_page(db, offers: OfferList, families: pd.Series, *, limit: int, **filte
 def offers_by_id(db, run_id: int, ids: np.ndarray, families: pd.Series) -> pd.DataFrame:
     """The offers ``ids`` of the run in that order (columns as ``offers_frame``); keys of no offer are left out."""
     wanted = [int(i) for i in ids]
-    frame = offer_views._read(db, offer_views._offer_select(run_id).where(Offer.id.in_(wanted))) if wanted else \
-        pd.DataFrame(columns=offer_views._RAW_COLUMNS)
+    # run_id + 0: no index term, so SQLite looks the keys up instead of walking the run's offers for them
+    stmt = offer_views.offer_columns().where(Offer.id.in_(wanted), (Offer.run_id + 0) == int(run_id))
+    frame = offer_views._read(db, stmt) if wanted else pd.DataFrame(columns=offer_views._RAW_COLUMNS)
     position = pd.Series(np.arange(len(wanted)), index=pd.Index(wanted, dtype="int64"))
     frame = frame.iloc[np.argsort(position.reindex(frame["offer_id"].astype("int64")).to_numpy(), kind="stable")]
     return offer_views._shape(frame, families, offer_views.run_top_n(db, run_id))

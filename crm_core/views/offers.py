@@ -200,14 +200,11 @@ def offer_counts(db, run_id: int) -> pd.DataFrame:
 
 
 def offer_count_rows(counts: pd.DataFrame) -> pd.DataFrame:
-    """One row per offer (``segment`` label, ``scenario``) from :func:`offer_counts`.
-
-    For figure builders that count rows (``crm_core.charts.offers.offers_by_scenario_figure``),
-    without fetching every offer from the database.
-    """
-    repeated = counts.loc[counts.index.repeat(counts["offers"].to_numpy())]
-    return pd.DataFrame({"segment": repeated["segment_label"].astype("string").to_numpy(),
-                         "scenario": repeated["scenario"].astype("string").to_numpy()})
+    """``segment`` (label), ``scenario`` and ``offers`` from :func:`offer_counts`: one row per segment and
+    scenario, for ``crm_core.charts.offers.offers_by_scenario_figure(rows, count_column="offers")``."""
+    return pd.DataFrame({"segment": counts["segment_label"].astype("string").to_numpy(),
+                         "scenario": counts["scenario"].astype("string").to_numpy(),
+                         "offers": counts["offers"].to_numpy(dtype="int64")})
 
 
 def offer_scores(db, run_id: int, *, segment: Choice = None, scenario: Choice = None, family: Choice = None,
@@ -262,6 +259,11 @@ def _joined(*columns):
 
 def _offer_select(run_id: int):
     """Every column of the offers of a run, before filters and order."""
+    return offer_columns().where(Offer.run_id == run_id)
+
+
+def offer_columns():
+    """Every column of :data:`OFFER_VIEW_COLUMNS` before shaping (``_RAW_COLUMNS``), of every run's offers."""
     components = [Offer.components_json[name].as_float().label(name) for name in COMPONENTS]
     return (_joined(Offer.id.label("offer_id"), Customer.customer_code.label("customer_id"), Offer.rank,
                     Offer.product_id.label("product_pk"), Product.product_code.label("product_id"),
@@ -269,7 +271,7 @@ def _offer_select(run_id: int):
                     Offer.expected_revenue, Offer.explanation_code,
                     Offer.explanation_params_json.label("explanation_params"), Offer.audit_score, Offer.gate,
                     Offer.flags, Offer.state, RunCustomer.rfm_segment.label("segment"))
-            .join(Product, Product.id == Offer.product_id).where(Offer.run_id == run_id))
+            .join(Product, Product.id == Offer.product_id))
 
 
 def _wanted(choice: Choice) -> list[str] | None:

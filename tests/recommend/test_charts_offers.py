@@ -43,3 +43,11 @@ def test_empty_offers_give_a_message_not_an_error():
     empty = pd.DataFrame({"scenario": pd.Series(dtype="string"), "score": pd.Series(dtype=float)})
     assert offers_by_scenario_figure(empty).layout.annotations[0].text.startswith("No offers")
     assert score_distribution_figure(empty).layout.annotations[0].text.startswith("No offers")
+
+
+def test_counted_rows_draw_the_same_bars_as_one_row_per_offer(offers):
+    seg = offers.assign(segment=["Champions" if c.startswith("LOW") else "New" for c in offers["customer_id"]])
+    counted = seg.groupby(["segment", "scenario"], as_index=False).size().rename(columns={"size": "offers"})
+    one_per_offer, from_counts = offers_by_scenario_figure(seg), offers_by_scenario_figure(counted, count_column="offers")
+    assert [(t.name, list(t.x), list(t.y)) for t in from_counts.data] == \
+        [(t.name, list(t.x), list(t.y)) for t in one_per_offer.data]

@@ -1,6 +1,8 @@
 """Customer search matches what was typed, literally and without regard to case, on SQLite and PostgreSQL."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm_core.store.models import Customer
 from crm_core.views.customer import search_customers
@@ -76,10 +78,48 @@ def test_ascii_values_are_matched_without_the_python_function_and_every_result_i
 
     monkeypatch.setattr(store_db, "python_lower", counted)
     db.engine.dispose()  # new connections register the counting nb_lower
-    for text in ("ab12", "AB12", "k", "KING", "tab", "\tb", "i̇", "i", "ä", "Ä", "c_001", "100%", "zed", "", "e"):
+    for text in ("ab12", "AB12", "k", "KING", "tab", "\tb", "i̇", "i", "ä", "Ä", "c_001", "100%", "zed", "", "e",
+                 "12", "0", "@", "n d", "N DOE", "rcy 100", "y 1", "vin \u212a", "d \u0130", "%", "_"):
         assert _found(db, ws, text) == _reference(text), text
     calls.clear()
     assert _found(db, ws, "c0001") == ["c0001"]
     non_ascii = {v for v in calls if v is not None and not all(" " <= ch <= "~" for ch in v)}
     assert non_ascii == set(calls) and calls, calls  # only values outside printable ASCII were lower-cased in Python
     db.engine.dispose()
+    calls.clear()
+    assert _found(db, ws, "12") == _reference("12")
+    assert set(calls) <= {"ÄB12"}, calls  # digits only: no value is lower-cased to match (the order may fold an id)
+    db.engine.dispose()
+
+
+_LETTERS = "".join(sorted({ch for row in PEOPLE + TRICKY for v in row if v for ch in v} | set("0123456789 @._%")))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=_LETTERS, min_size=1, max_size=6))
+def test_any_text_finds_what_plain_python_finds(db, text):
+    ws = _tricky_workspace(db)
+    assert _found(db, ws, text) == _reference(text), repr(text)
+
+
+def _tricky_workspace(db) -> int:
+    """The workspace of PEOPLE and TRICKY, made once per database."""
+    from crm_core.errors import NotFound
+    from crm_core.views.workspaces import get_workspace
+
+    try:
+        return get_workspace(db, "shop").id
+    except NotFound:
+        pass
+    ws_id = _customers(db)
+    with db.unit_of_work() as s:
+        for code, first, last, email in TRICKY:
+            s.add(Customer(workspace_id=ws_id, customer_code=code, first_name=first, last_name=last, email=email))
+    return ws_id
+
+
+@pytest.mark.postgres
+def test_tricky_texts_find_what_plain_python_finds_on_postgres(pg_db):
+    ws = _tricky_workspace(pg_db)
+    for text in ("12", "0", "@", "n d", "N DOE", "k", "i", "ä", "%", "_", "rcy 100", "vin \u212a"):
+        assert _found(pg_db, ws, text) == _reference(text), repr(text)
