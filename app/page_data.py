@@ -41,7 +41,8 @@ def _choices(url: str, run_id: int, head: str) -> offer_views.OfferFilterChoices
 
 
 def offer_choices(db, run_id: int) -> offer_views.OfferFilterChoices:
-    """:func:`crm_core.views.offers.offer_filter_choices` of the run."""
+    """:func:`crm_core.views.offers.offer_filter_choices` of the run (the Offers page takes its choices from
+    :func:`run_offer_list` instead, which it reads anyway)."""
     return _choices(db.url, int(run_id), last_change(db))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.downloads import download_buttons
-from app.page_data import offer_choices, run_families, run_offer_list
+from app.page_data import run_families, run_offer_list
 from app.pitch_assistant import pitch_assistant, pitch_batch_panel
 from app.shell import KpiCard, format_count, guard_page, kpi_row, open_customer, show_error, shown
 from crm_core.auth import Action, can
@@ -18,7 +18,7 @@ from crm_core.views import runs
 from crm_core.views.audit_chain import last_change
 from crm_core.views.downloads import offers_download_frame
 from crm_core.views.model_health import latest_health_check, run_calibration
-from crm_core.views.offer_list import list_page
+from crm_core.views.offer_list import list_choices, list_counts, list_page, list_scores
 
 ctx = guard_page("offers.py")
 ws = ctx.workspace
@@ -28,10 +28,12 @@ TABLE_COLUMNS = ["customer_id", "rank", "product_name", "family", "scenario", "s
 
 
 # head: the audit log's head (crm_core.views.audit_chain.last_change), so no entry outlives a change
-@st.cache_data(show_spinner="Reading the offers…", ttl=600, max_entries=16)
+@st.cache_data(show_spinner="Counting the offers…", ttl=600, max_entries=16)
 def _run_summary(url: str, run_id: int, head: str):
     db = Database.open(url)
-    return offer_views.offer_run(db, run_id), offer_views.offer_counts(db, run_id), offer_views.offer_scores(db, run_id)
+    kept = run_offer_list(db, run_id)  # the run's offers read once, for the charts, the filters and the list
+    return (offer_views.offer_run(db, run_id), list_counts(kept), list_scores(kept),
+            list_choices(kept, run_families(db, run_id)))
 
 
 @st.cache_data(show_spinner="Filtering…", ttl=60, max_entries=32)
@@ -67,8 +69,7 @@ else:
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="offers_run",
                           help="Newest first. Each run keeps the offers it made as of its date.")
     head = last_change(ctx.db)
-    run, counts, scores = _run_summary(ctx.db.url, run_id, head)
-    choices = offer_choices(ctx.db, run_id)
+    run, counts, scores, choices = _run_summary(ctx.db.url, run_id, head)
     st.caption(f"Workspace **{shown(ws.name)}** · run #{run.run_id} as of {run.as_of:%d %b %Y} · "
                f"up to {run.top_n} offers per customer, amounts in {ws.currency}")
     kpi_row([

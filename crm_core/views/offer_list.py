@@ -29,13 +29,14 @@ from crm_core.views.offers import SUPERSEDED, Choice, family_product_pks
 class OfferList:
     """A run's standing offers (not superseded) in the list's order: best score, then customer id, then rank.
 
-    About 20 bytes per offer: 60 MB for the three million offers of a million customers.
+    About 30 bytes per offer: 80 MB for the three million offers of a million customers.
     """
 
     run_id: int
     offer_id: np.ndarray  # int64
     score: np.ndarray  # float64
     product_pk: np.ndarray  # int64
+    customer_pk: np.ndarray  # int64
     segment: pd.Categorical  # the customer's RFM segment code in the run (NaN: none)
     scenario: pd.Categorical
 
@@ -100,7 +101,7 @@ def offer_list(db, run_id: int) -> OfferList:
     segment = segment_of.reindex(customer_pk[order]).to_numpy(dtype=object) if len(segment_of) else \
         np.full(len(order), None, dtype=object)
     return OfferList(run_id=int(run_id), offer_id=np.asarray(offer_id, dtype=np.int64)[order], score=score[order],
-                     product_pk=np.asarray(product_pk, dtype=np.int64)[order],
+                     product_pk=np.asarray(product_pk, dtype=np.int64)[order], customer_pk=customer_pk[order],
                      segment=pd.Categorical(segment),
                      scenario=pd.Categorical(np.asarray(scenario, dtype=object)[order]))
 
@@ -144,6 +145,40 @@ def offers_by_id(db, run_id: int, ids: np.ndarray, families: pd.Series) -> pd.Da
     position = pd.Series(np.arange(len(wanted)), index=pd.Index(wanted, dtype="int64"))
     frame = frame.iloc[np.argsort(position.reindex(frame["offer_id"].astype("int64")).to_numpy(), kind="stable")]
     return offer_views._shape(frame, families, offer_views.run_top_n(db, run_id))
+
+
+def list_counts(offers: OfferList) -> pd.DataFrame:
+    """Offers and customers per segment and scenario (:func:`crm_core.views.offers.offer_counts`'s table)
+    of the standing offers, without reading them again."""
+    frame = pd.DataFrame({"segment": offers.segment, "scenario": offers.scenario, "customer": offers.customer_pk})
+    grouped = (frame.groupby(["segment", "scenario"], dropna=False, observed=True, sort=False)
+               .agg(offers=("customer", "size"), customers=("customer", "nunique")).reset_index())
+    grouped["segment"] = grouped["segment"].astype(object)
+    grouped["scenario"] = grouped["scenario"].astype(object)
+    return offer_views.counts_table(grouped)
+
+
+def list_scores(offers: OfferList, *, max_rows: int = 50_000) -> pd.DataFrame:
+    """Scenario and score of the standing offers, every k-th by key when more than ``max_rows``
+    (:func:`crm_core.views.offers.offer_scores` without filters: the same rows)."""
+    by_key = np.argsort(offers.offer_id, kind="stable")
+    every = max(1, -(-len(offers) // max(int(max_rows), 1)))
+    picked = by_key[::every]
+    out = pd.DataFrame({"scenario": np.asarray(offers.scenario, dtype=object)[picked],
+                        "score": offers.score[picked].astype("float64")})
+    out.attrs["sample_every"] = every
+    return out
+
+
+def list_choices(offers: OfferList, families: pd.Series) -> offer_views.OfferFilterChoices:
+    """The segments and scenarios of the standing offers and the run's families, as the filters list them."""
+    return offer_views.filter_choices(_present(offers.segment), _present(offers.scenario), families)
+
+
+def _present(values: pd.Categorical) -> list[str]:
+    """The values that occur (a missing value left out)."""
+    codes = np.unique(values.codes)
+    return [str(values.categories[c]) for c in codes if c >= 0]
 
 
 def _as_list(choice: Choice) -> list[str] | None:

@@ -185,7 +185,12 @@ def offer_counts(db, run_id: int) -> pd.DataFrame:
                                          RunCustomer.customer_id == Offer.customer_id))
             .where(Offer.run_id == run_id)
             .group_by(RunCustomer.rfm_segment, Offer.scenario))
-    frame = _read(db, stmt)
+    return counts_table(_read(db, stmt))
+
+
+def counts_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`offer_counts`' table from one row per segment and scenario (``segment, scenario, offers, customers``)."""
+    frame = frame.copy()
     frame["segment"] = frame["segment"].astype("string")
     frame["scenario"] = frame["scenario"].astype("string")
     frame["segment_label"] = segment_labels(frame["segment"])
@@ -238,8 +243,14 @@ def offer_filter_choices(db, run_id: int, *, families: pd.Series | None = None) 
                              .where(Offer.run_id == run_id, RunCustomer.rfm_segment.is_not(None))).all()
         scenarios = set(s.scalars(select(Offer.scenario).distinct().where(Offer.run_id == run_id)).all())
     families = product_families(db, run_id) if families is None else families
+    return filter_choices(segments, scenarios, families)
+
+
+def filter_choices(segments: Iterable[str], scenarios: Iterable[str], families: pd.Series) -> OfferFilterChoices:
+    """The choices in the filters' order: segments and families sorted, scenarios in SCENARIOS order."""
+    scenarios = set(scenarios)
     ordered = [x for x in SCENARIOS if x in scenarios] + sorted(scenarios - set(SCENARIOS))
-    return OfferFilterChoices(segments=tuple(sorted(segments)), scenarios=tuple(ordered),
+    return OfferFilterChoices(segments=tuple(sorted(set(segments))), scenarios=tuple(ordered),
                               families=tuple(sorted(families.dropna().unique())))
 
 

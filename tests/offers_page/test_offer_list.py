@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from crm_core.store.models import Customer, Offer
 from crm_core.views import offers as ov
-from crm_core.views.offer_list import list_page, offer_list, offers_by_id
+from crm_core.views.offer_list import list_choices, list_counts, list_page, list_scores, offer_list, offers_by_id
 from crm_core.views.runs import latest_run_id
 
 FILTERS = [
@@ -98,3 +98,41 @@ def test_a_real_run_lists_as_sql_does_on_every_segment_scenario_and_family(page_
     cases += [{"segment": code} for code in choices.segments]
     for filters in cases:
         _same(db, run_id, kept, families, filters, 50)
+
+
+def _summaries_agree(db, run_id):
+    families = ov.product_families(db, run_id)
+    kept = offer_list(db, run_id)
+    counts = list_counts(kept)
+    assert counts.equals(ov.offer_counts(db, run_id)), counts
+    for max_rows in (50_000, 7, 2, 1):
+        sample = list_scores(kept, max_rows=max_rows)
+        expected = ov.offer_scores(db, run_id, max_rows=max_rows)
+        assert sample.equals(expected) and sample.attrs == expected.attrs, max_rows
+    assert list_choices(kept, families) == ov.offer_filter_choices(db, run_id, families=families)
+    return kept
+
+
+def test_the_pages_summaries_come_from_the_kept_list_as_sql_gives_them(offer_run):
+    db, ids = offer_run
+    kept = _summaries_agree(db, ids.run_id)
+    assert list_counts(kept)["offers"].sum() == 6
+
+
+def test_a_real_runs_summaries_come_from_the_kept_list_as_sql_gives_them(page_db):
+    db = page_db
+    with db.read() as s:
+        workspace_id = s.scalar(select(Customer.workspace_id).limit(1))
+    kept = _summaries_agree(db, latest_run_id(db, workspace_id))
+    assert list_counts(kept)["customers"].sum() > list_counts(kept)["segment"].nunique()
+
+
+def test_superseded_offers_are_not_in_the_kept_summaries(offer_run):
+    db, ids = offer_run
+    with db.unit_of_work() as s:
+        s.execute(update(Offer).where(Offer.run_id == ids.run_id, Offer.scenario == "WINBACK")
+                  .values(state="superseded"))
+    kept = offer_list(db, ids.run_id)
+    assert list_counts(kept)["offers"].sum() == ov.count_offers(db, ids.run_id) == 5
+    assert "WINBACK" not in list_choices(kept, ov.product_families(db, ids.run_id)).scenarios
+    assert list_scores(kept).equals(ov.offer_scores(db, ids.run_id))  # the score chart always left them out
