@@ -125,3 +125,19 @@ def test_slipped_customers_csv_is_safe():
     slipped = pd.DataFrame({"customer_id": list(PAYLOADS), "name": list(PAYLOADS), "monetary_before": 1.0})
     view = RunComparisonView(None, None, pd.DataFrame(), None, slipped, 0, 0, 0)
     assert not [c for c in _csv_cells(view.slipped_csv()) if is_formula_in_a_spreadsheet(c)]
+
+
+_EDGY = st.text(alphabet=st.sampled_from(list("=+-@\t\r\n '\"aZ09.eE\u00a0\u2003\u3000\x1c\x1fé-") + ["\u2028", "\x85"]),
+                max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_EDGY, st.text(max_size=8), st.none()), min_size=1, max_size=40))
+def test_a_whole_column_is_neutralised_as_each_cell_alone(values):
+    from crm_core.formula_safety import neutralise_formulas
+
+    column = pd.DataFrame({"cell": pd.array(values, dtype="string")})
+    out = neutralise_formulas(column)["cell"].tolist()
+    expected = [None if v is None else neutralise_text(v.replace("\r\n", "\n").replace("\r", "\n"))
+                if any("\r" in x for x in values if x is not None) else neutralise_text(v) for v in values]
+    assert [None if pd.isna(v) else v for v in out] == expected
