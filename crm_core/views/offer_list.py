@@ -9,7 +9,9 @@ the rows shown the first ``limit`` keys of the mask, read from the database by k
 (:func:`list_page`). The rows and counts are those of ``offers_frame`` and
 :func:`crm_core.views.offers.count_offers` for the same filters; customers whose scores tie are
 ordered by their id compared character by character (SQLite's order; a PostgreSQL database
-sorting in a language's collation may order such ties otherwise).
+sorting in a language's collation may order such ties otherwise). The page's other readings of the
+run come from the same list: the counts per segment and scenario (:func:`list_counts`), the score
+sample (:func:`list_scores`) and the filter choices (:func:`list_choices`).
 """
 
 from __future__ import annotations
