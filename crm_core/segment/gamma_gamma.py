@@ -36,6 +36,14 @@ EDGES = ("constant_spend", "same_spenders")
 _BOUNDS = [(-15.0, 15.0)] * 3
 _STARTS = ((0.0, 0.0, 0.0), (np.log(5.0), np.log(3.0), 0.0), (np.log(50.0), np.log(50.0), 0.0))
 _EDGE = 1e5  # p or q beyond this: compared with the exact limit
+# beyond _EDGE the interior likelihood equals the limit's up to rounding (either side of it, by scipy and
+# numpy version): the limit is taken unless the interior point is better by more than this share of |ll|
+_LIMIT_TIE = 1e-8
+
+
+def _at_least(limit_ll: float, interior_ll: float) -> bool:
+    """Whether the limit's log-likelihood is at least the interior one's, up to rounding (:data:`_LIMIT_TIE`)."""
+    return limit_ll >= interior_ll - _LIMIT_TIE * max(1.0, abs(interior_ll))
 
 
 class GammaGammaModel:
@@ -85,12 +93,12 @@ class GammaGammaModel:
         mean = p * g / (q - 1.0) if q > 1 else np.inf
         if p > _EDGE:
             limit = data.fit_constant_spend(self.max_iter)
-            if limit is not None and limit[2] >= ll:
+            if limit is not None and _at_least(limit[2], ll):
                 q, s, ll = limit
                 params, edges, mean = {"p": None, "q": q, "gamma": None}, ("constant_spend",), s / (q - 1.0)
         elif q > _EDGE:
             limit = data.fit_same_spenders(self.max_iter)
-            if limit is not None and limit[2] >= ll:
+            if limit is not None and _at_least(limit[2], ll):
                 p, nu, ll = limit
                 params, edges, mean = {"p": p, "q": None, "gamma": None}, ("same_spenders",), p / nu
         if params["q"] is not None and params["q"] <= 1.0:
