@@ -23,7 +23,8 @@ from crm_core.ids import normalise_id
 from crm_core.recommend import explain
 from crm_core.recommend.settings import COMPONENTS, SCENARIOS, RecommendConfig
 from crm_core.segment.rfm import segment_label, segment_labels  # noqa: F401 (segment_label: for the pages)
-from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCustomer, Transaction
+from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCustomer
+from crm_core.views.product_families import family_product_pks, product_families  # noqa: F401 (re-exported)
 from crm_core.views.runs import latest_run_id  # noqa: F401 (the Offers page's run)
 
 OFFER_VIEW_COLUMNS = [
@@ -313,69 +314,6 @@ def _filtered(stmt, run_id: int, families: pd.Series | None, *, segment: Choice,
     if pks is not None:  # one bound parameter per product (SQLite allows 32,766)
         stmt = stmt.where(Offer.product_id.in_(pks))
     return stmt
-
-
-def family_product_pks(families: pd.Series, wanted: list[str] | None) -> list[int] | None:
-    """Product keys whose family is one of ``wanted`` (None: no family filter).
-
-    Args:
-        families: :func:`product_families` of the run.
-        wanted: family names, or None.
-    Returns:
-        The keys (one bound parameter each in an ``IN``), or None when ``wanted`` is None.
-    """
-    if wanted is None:
-        return None
-    return [int(pk) for pk in families.index[families.isin(wanted).to_numpy(dtype=bool)]]
-
-
-def product_families(db, run_id: int, product_pks: list | None = None) -> pd.Series:
-    """Family of each product offered in the run (or of ``product_pks``), by product key.
-
-    The family the engine used (see the module docstring): the catalog family, else the
-    product's most frequent transaction category, else the product's code. A run stored
-    since revision 0009 keeps the family of each product it offered (``families_json``);
-    other products (an older run, an offer edited to another product, a product of
-    ``product_pks`` the run did not offer) are worked out from the catalog and the sales
-    lines of the products without a catalog family, so callers that need it repeatedly for
-    one run keep the result.
-
-    Returns:
-        A string Series indexed by product key.
-    """
-    with db.read() as s:
-        kept = s.scalar(select(PipelineRun.families_json).where(PipelineRun.id == run_id)) or {}
-        wanted = (s.scalars(select(Offer.product_id).distinct().where(Offer.run_id == run_id)).all()
-                  if product_pks is None else [int(pk) for pk in product_pks])
-    wanted = sorted(set(wanted))
-    known = {pk: kept[str(pk)] for pk in wanted if str(pk) in kept}
-    rest = [pk for pk in wanted if pk not in known]
-    worked_out = _families_from_lines(db, rest) if rest else pd.Series(dtype="string")
-    out = pd.concat([pd.Series(known, dtype="string"), worked_out]) if known else worked_out
-    out.index = pd.Index(out.index.astype("int64"), name="pk")
-    return out.sort_index().astype("string")
-
-
-def _families_from_lines(db, product_pks: list[int]) -> pd.Series:
-    """Family of each product key: the catalog's, else its most frequent sales category, else its code."""
-    offered = product_pks
-    products = _read(db, select(Product.id.label("pk"), Product.product_code.label("code"),
-                                Product.family.label("family")).where(Product.id.in_(offered)))
-    family = products.set_index("pk")["family"].astype("string")
-    missing = family.index[family.isna().to_numpy()]
-    if len(missing):
-        no_family = select(Product.id).where(Product.id.in_(offered), Product.family.is_(None))
-        lines = _read(db, select(Transaction.product_id.label("pk"), Transaction.category.label("category"),
-                                 func.count().label("k"))
-                      .where(Transaction.product_id.in_(no_family), Transaction.category.is_not(None))
-                      .group_by(Transaction.product_id, Transaction.category))
-        if len(lines):
-            lines["category"] = lines["category"].astype("string")
-            best = (lines.sort_values(["pk", "k", "category"], ascending=[True, False, True], kind="mergesort")
-                    .drop_duplicates("pk").set_index("pk")["category"])
-            family = family.fillna(best.reindex(family.index).astype("string"))
-    code = products.set_index("pk")["code"].astype("string")
-    return family.fillna(code).astype("string")
 
 
 def run_top_n(db, run_id: int) -> int:

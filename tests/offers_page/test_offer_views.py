@@ -193,13 +193,15 @@ def test_a_run_keeps_the_families_it_used_and_they_agree_with_the_catalog_and_li
         kept = s.scalar(select(PipelineRun.families_json).where(PipelineRun.id == run_id))
         offered = sorted(set(s.scalars(select(Offer.product_id).where(Offer.run_id == run_id))))
     assert sorted(int(k) for k in kept) == offered  # every offered product, nothing else
-    worked_out = ov._families_from_lines(db, offered)
+    from crm_core.views import product_families as pf
+
+    worked_out = pf._families_from_lines(db, offered)
     assert worked_out.to_dict() == {int(k): v for k, v in kept.items()}  # what the pages computed before
-    real = ov._families_from_lines
-    monkeypatch.setattr(ov, "_families_from_lines", lambda *a: pytest.fail("read the sales lines again"))
+    real = pf._families_from_lines
+    monkeypatch.setattr(pf, "_families_from_lines", lambda *a: pytest.fail("read the sales lines again"))
     families = ov.product_families(db, run_id)
     assert families.to_dict() == worked_out.to_dict() and families.index.name == "pk"
-    monkeypatch.setattr(ov, "_families_from_lines", real)
+    monkeypatch.setattr(pf, "_families_from_lines", real)
     with db.unit_of_work() as s:  # a run stored before revision 0009 keeps none: worked out as before
         s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(families_json=None))
     assert ov.product_families(db, run_id).to_dict() == worked_out.to_dict()
