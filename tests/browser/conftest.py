@@ -189,6 +189,21 @@ def click_until(target, shown, attempts: int = 3, attempt_timeout_ms: int | None
                 raise
 
 
+def reload_until(page, shown, attempts: int = 3, attempt_timeout_ms: int | None = None) -> None:
+    """Wait for ``shown`` to be in the page; reload when it does not come (once on a fresh clone a page drew
+    its heading and never the rest of its first run; the login cookie keeps the session over a reload)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        try:
+            shown.wait_for(state="attached", timeout=attempt_timeout_ms or FLOW_TIMEOUT_MS // attempts)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            page.reload()
+
+
 def go(page, title: str) -> None:
     """Open a page from the sidebar (showing its hidden lines first: Streamlit folds a long menu) and wait for
     its heading."""

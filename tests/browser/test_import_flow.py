@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm_core.store import Database
 from crm_core.store.models import ImportBatch, Transaction
-from tests.browser.conftest import go, logged_in_page
+from tests.browser.conftest import go, logged_in_page, reload_until
 
 pytestmark = pytest.mark.browser
 EXPORT = Path(__file__).resolve().parents[1] / "data" / "ingest" / "semicolon_decimal_comma.csv"
@@ -20,8 +20,9 @@ def test_analyst_uploads_a_csv_checks_the_preview_and_imports_it(browser, own_se
     app = own_served_app
     with logged_in_page(browser, app, height=1100) as page:
         go(page, "Import data")
-
-        page.locator('input[type="file"]').set_input_files(str(EXPORT))
+        uploader = page.locator('input[type="file"]')
+        reload_until(page, uploader)
+        uploader.set_input_files(str(EXPORT))
         # How the app read the file: cp1252, semicolons, decimal comma; the preview and the proposed mapping.
         page.get_by_text(re.compile(r"Read as: .*cp1252.*semicolon")).wait_for()
         page.get_by_role("heading", name="Preview").wait_for()
