@@ -52,7 +52,7 @@ def _offer_list(url: str, run_id: int, head: str) -> OfferList:
 
 
 def run_offer_list(db, run_id: int) -> OfferList:
-    """:func:`crm_core.views.offer_list.offer_list` of the run (about 20 bytes per offer)."""
+    """:func:`crm_core.views.offer_list.offer_list` of the run (about 30 bytes per offer)."""
     return _offer_list(db.url, int(run_id), last_change(db))
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from crm_core.store.models import Customer, Offer, PipelineRun, RunCustomer
 from crm_core.views import offers as offer_views
-from crm_core.views.offers import SUPERSEDED, Choice, family_product_pks
+from crm_core.views.offers import SUPERSEDED, Choice, choice_values, family_product_pks
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,11 @@ class OfferList:
     def __len__(self) -> int:
         return len(self.offer_id)
 
-    @property
-    def lowest_score(self) -> float | None:
-        """The run's lowest offer score (None without offers)."""
-        return float(self.score[-1]) if len(self) else None
-
     def matches(self, families: pd.Series | None, *, segment: Choice = None, scenario: Choice = None,
                 family: Choice = None, min_score: float | None = None) -> np.ndarray:
         """Which offers pass the filters (as :func:`crm_core.views.offers.offers_frame` means them)."""
         keep = np.ones(len(self), dtype=bool)
-        segments, scenarios = _as_list(segment), _as_list(scenario)
+        segments, scenarios = choice_values(segment), choice_values(scenario)
         if segments is not None:
             keep &= _in(self.segment, segments)
         if scenarios is not None:
@@ -64,17 +59,9 @@ class OfferList:
         if family is not None:
             if families is None:
                 raise ValueError("a family filter needs the run's product families")
-            keep &= np.isin(self.product_pk, np.asarray(family_product_pks(families, _as_list(family)),
+            keep &= np.isin(self.product_pk, np.asarray(family_product_pks(families, choice_values(family)),
                                                         dtype=np.int64))
         return keep
-
-    def count(self, families: pd.Series | None = None, **filters) -> int:
-        """How many offers pass the filters (:func:`crm_core.views.offers.count_offers`)."""
-        return int(np.count_nonzero(self.matches(families, **filters)))
-
-    def first_ids(self, families: pd.Series | None = None, *, limit: int, **filters) -> np.ndarray:
-        """Keys of the first ``limit`` offers passing the filters, in the list's order."""
-        return self.offer_id[self.matches(families, **filters)][:max(int(limit), 0)]
 
 
 def offer_list(db, run_id: int) -> OfferList:
@@ -182,12 +169,6 @@ def _present(values: pd.Categorical) -> list[str]:
     codes = np.unique(values.codes)
     return [str(values.categories[c]) for c in codes if c >= 0]
 
-
-def _as_list(choice: Choice) -> list[str] | None:
-    """A filter value as a list of strings (None: no filter)."""
-    if choice is None:
-        return None
-    return [choice] if isinstance(choice, str) else [str(c) for c in choice]
 
 
 def _in(values: pd.Categorical, wanted: list[str]) -> np.ndarray:

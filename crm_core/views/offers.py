@@ -25,6 +25,7 @@ from crm_core.recommend.settings import COMPONENTS, SCENARIOS, RecommendConfig
 from crm_core.segment.rfm import segment_label, segment_labels  # noqa: F401 (segment_label: for the pages)
 from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCustomer
 from crm_core.views.product_families import family_product_pks, product_families  # noqa: F401 (re-exported)
+from crm_core.views.product_families import read_frame as _read
 from crm_core.views.runs import latest_run_id  # noqa: F401 (the Offers page's run)
 
 OFFER_VIEW_COLUMNS = [
@@ -286,7 +287,7 @@ def offer_columns():
             .join(Product, Product.id == Offer.product_id))
 
 
-def _wanted(choice: Choice) -> list[str] | None:
+def choice_values(choice: Choice) -> list[str] | None:
     """A filter value as a list of strings (None: no filter)."""
     if choice is None:
         return None
@@ -302,15 +303,15 @@ def _filtered(stmt, run_id: int, families: pd.Series | None, *, segment: Choice,
     An offer an analyst replaced by hand (``superseded``) is left out: its replacement is listed.
     """
     stmt = stmt.where(Offer.run_id == run_id, Offer.state != SUPERSEDED)
-    segments = _wanted(segment)
+    segments = choice_values(segment)
     if segments is not None:
         stmt = stmt.where(RunCustomer.rfm_segment.in_(segments))
-    scenarios = _wanted(scenario)
+    scenarios = choice_values(scenario)
     if scenarios is not None:
         stmt = stmt.where(Offer.scenario.in_(scenarios))
     if min_score is not None:
         stmt = stmt.where(Offer.score >= float(min_score))
-    pks = family_product_pks(families, _wanted(family))
+    pks = family_product_pks(families, choice_values(family))
     if pks is not None:  # one bound parameter per product (SQLite allows 32,766)
         stmt = stmt.where(Offer.product_id.in_(pks))
     return stmt
@@ -321,12 +322,6 @@ def run_top_n(db, run_id: int) -> int:
     with db.read() as s:
         config = s.scalar(select(PipelineRun.config_json).where(PipelineRun.id == run_id))
     return int(((config or {}).get("recommend") or {}).get("top_n", RecommendConfig().top_n))
-
-
-def _read(db, stmt) -> pd.DataFrame:
-    """Run a Core select and return its rows as a frame."""
-    with db.engine.connect() as conn:
-        return pd.read_sql_query(stmt, conn)
 
 
 def _shape(frame: pd.DataFrame, families: pd.Series, top_n: int) -> pd.DataFrame:

@@ -56,13 +56,13 @@ def product_families(db, run_id: int, product_pks: list | None = None) -> pd.Ser
 def _families_from_lines(db, product_pks: list[int]) -> pd.Series:
     """Family of each product key: the catalog's, else its most frequent sales category, else its code."""
     offered = product_pks
-    products = _read(db, select(Product.id.label("pk"), Product.product_code.label("code"),
+    products = read_frame(db, select(Product.id.label("pk"), Product.product_code.label("code"),
                                 Product.family.label("family")).where(Product.id.in_(offered)))
     family = products.set_index("pk")["family"].astype("string")
     missing = family.index[family.isna().to_numpy()]
     if len(missing):
         no_family = select(Product.id).where(Product.id.in_(offered), Product.family.is_(None))
-        lines = _read(db, select(Transaction.product_id.label("pk"), Transaction.category.label("category"),
+        lines = read_frame(db, select(Transaction.product_id.label("pk"), Transaction.category.label("category"),
                                  func.count().label("k"))
                       .where(Transaction.product_id.in_(no_family), Transaction.category.is_not(None))
                       .group_by(Transaction.product_id, Transaction.category))
@@ -75,7 +75,7 @@ def _families_from_lines(db, product_pks: list[int]) -> pd.Series:
     return family.fillna(code).astype("string")
 
 
-def _read(db, stmt) -> pd.DataFrame:
+def read_frame(db, stmt) -> pd.DataFrame:
     """Run a Core select and return its rows as a frame."""
     with db.engine.connect() as conn:
         return pd.read_sql_query(stmt, conn)
