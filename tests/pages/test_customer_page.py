@@ -117,3 +117,21 @@ def test_a_merged_record_says_where_its_history_went_and_opens_it(page_test, run
     assert at.header[0].value == "First7 Last7 · C0007"
     at.query_params["customer_id"] = "C0007"
     assert not any("merged into" in w.value for w in at.run().warning)
+
+
+def test_a_search_is_kept_until_the_next_change_and_then_read_again(page_test, runs_app):
+    from crm_core.store.audit_log import record_event
+
+    at = page_test("pages/customer.py", "viewer").run()
+    at.text_input(key="cust_search").set_value("newcomer").run()
+    assert any("No customer matches" in i.value for i in at.info)
+    with runs_app.db.unit_of_work() as s:  # written behind the page's back: no audit event
+        ws_id = s.query(Customer.workspace_id).filter(Customer.customer_code == "C0012").scalar()
+        s.add(Customer(workspace_id=ws_id, customer_code="N0001", first_name="Newcomer", last_name="One"))
+    at.run()
+    assert any("No customer matches" in i.value for i in at.info)  # the kept result, not a new search
+    with runs_app.db.unit_of_work() as s:  # a change (every change appends an audit event)
+        record_event(s, actor="system", role="system", action="customer.test", entity="customer",
+                     workspace_id=ws_id)
+    at.run()
+    assert at.selectbox(key="cust_match").options == ["N0001 · Newcomer One"]
