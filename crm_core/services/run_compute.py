@@ -52,6 +52,10 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     engine = calibration.engine
     offers = engine.offers()
     offers_model = {**engine.info(), "calibration": calibration.report}
+    offerable_products = int(engine.offerable.sum())
+    # The prepared engine (the coded lines, the history, the item model) is not needed to judge the offers:
+    # freed before the audit, whose facts are the run's other big allocation (gigabytes at 10M lines).
+    del engine, calibration, features
     timings["offers"] = time.perf_counter() - t0
 
     t0 = stage("audit", f"Audit gate ({policy.name} policy)")
@@ -59,7 +63,7 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
                         holdings=holdings, previous_exports=inputs["previous_exports"], as_of=as_of,
                         contact_date=contact_date, config=config.gate)
     offers = gate_offers(offers, facts, config.gate, policy)
-    quality = run_quality(offers, customers_in_run=customers.index, offerable_products=int(engine.offerable.sum()),
+    quality = run_quality(offers, customers_in_run=customers.index, offerable_products=offerable_products,
                           config=config.gate)
     timings["audit"] = time.perf_counter() - t0
     params = {**seg.params, "offers_model": offers_model, "notes": list(seg.reasons) + offers_model["notes"]}
