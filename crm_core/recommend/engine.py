@@ -22,6 +22,7 @@ from crm_core.recommend.catalog import build_catalog
 from crm_core.recommend.explain import explain
 from crm_core.recommend.history import CodedLines, History, code_lines, day_number, day_numbers, history_as_of
 from crm_core.recommend.learning import LearningData, fit_purchase_model, learning_days
+from crm_core.recommend.params_array import ParamsArray
 from crm_core.recommend.propensity import PurchaseModel
 from crm_core.recommend.ranking import RankingTables, choose_offers, primary_codes
 from crm_core.recommend.scenarios import family_prices, primary_scenarios, scenario_names
@@ -300,5 +301,5 @@ def _empty_offers() -> pd.DataFrame:
     frame["rank"] = frame["rank"].astype(np.int64)
     for c in ("score", "affinity", "popularity", "profit", "scenario_fit", "expected_revenue"):
         frame[c] = frame[c].astype(float)
-    frame["explanation_params"] = frame["explanation_params"].astype(object)
+    frame["explanation_params"] = ParamsArray.from_json([])
     return frame

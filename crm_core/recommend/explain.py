@@ -25,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crm_core.json_columns import json_object_array
+from crm_core.recommend.params_array import ParamsArray
 from crm_core.recommend.settings import SCENARIOS
 
 _PARAMS = {
@@ -55,9 +57,7 @@ def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
     Returns:
         A frame aligned with ``o``: ``explanation_code, explanation_params, explanation``.
     """
-    names = np.asarray(SCENARIOS, dtype=object)
     kind_code, primary_code = np.asarray(o["kind"]), np.asarray(o["primary"])
-    kind, primary = names[kind_code], names[primary_code]
     has_anchor = np.asarray(o["share"]) > 0
     has_interval = np.isfinite(np.asarray(o["interval"], dtype=float))
     codes = list(_PARAMS)
@@ -77,87 +77,59 @@ def explain(o: pd.DataFrame, window_days: int, top_n: int) -> pd.DataFrame:
         "price": _money(o["price"]), "usual_price": _money(o["usual_price"]),
         "share_pct": _whole(100 * np.asarray(o["share"], dtype=float)),
         "window_orders": _whole(o["window_orders"]), "window_days": _whole(np.full(len(kind_code), int(window_days))),
-        "scenario": _Column(pa.DictionaryArray.from_arrays(pa.array(kind_code.astype(np.int32)),
-                                                           pa.array(SCENARIOS)), kind),
-        "primary_scenario": _Column(pa.DictionaryArray.from_arrays(pa.array(primary_code.astype(np.int32)),
-                                                                   pa.array(SCENARIOS)), primary),
-        "filled": _Column(pa.array(filled), filled),
+        "scenario": pa.DictionaryArray.from_arrays(pa.array(kind_code.astype(np.int32)), pa.array(SCENARIOS)),
+        "primary_scenario": pa.DictionaryArray.from_arrays(pa.array(primary_code.astype(np.int32)),
+                                                           pa.array(SCENARIOS)),
+        "filled": pa.array(filled),
         "match_pct": _whole(100 * np.asarray(o["score"], dtype=float)),
     }
-    params = pa.table({k: v.arrow for k, v in values.items()})
-    records = np.empty(len(kind_code), dtype=object)
-    parts, positions = [], []
+    params = pa.table(values)
+    parts, texts, positions = [], [], []
     for index, (name, keys) in enumerate(_PARAMS.items()):
         where = np.flatnonzero(which == index)
         if not len(where):
             continue
         keys = keys + _COMMON
-        columns = [values[k].python(where) for k in keys]
-        block = np.empty(len(where), dtype=object)
-        block[:] = [dict(zip(keys, row)) for row in zip(*columns)]
-        records[where] = block
         sub = params.select(keys).take(pa.array(where))
+        texts.append(json_object_array({k: sub[k] for k in keys}).cast(pa.large_string()))
         sub = pa.table({k: sub[k].cast(pa.string()) if pa.types.is_dictionary(sub[k].type) else sub[k] for k in keys})
         parts.append(_SENTENCES[name](sub, top_n))
         positions.append(where)
     if parts:
-        text = pa.concat_arrays(parts).take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+        order = pa.array(np.argsort(np.concatenate(positions), kind="stable"))
+        text, records = pa.concat_arrays(parts).take(order), pa.concat_arrays(texts).take(order)
     else:
-        text = pa.array([], pa.string())
+        text, records = pa.array([], pa.string()), pa.array([], pa.large_string())
     return pd.DataFrame({"explanation_code": pd.array(code, dtype="string"),
-                         "explanation_params": records,
+                         "explanation_params": ParamsArray(records),
                          "explanation": pd.arrays.ArrowStringArray(pa.chunked_array([text], pa.string()))},
                         index=getattr(o, "index", None))
 
 
-class _Column:
-    """One parameter as an Arrow array (for the sentences) and as values for the Python records."""
-
-    def __init__(self, arrow: pa.Array, values: np.ndarray, unknown: np.ndarray | None = None):
-        self.arrow, self.values, self.unknown = arrow, values, unknown
-
-    def python(self, where: np.ndarray) -> list:
-        """Python values at the positions ``where`` (None where unknown)."""
-        values = self.values[where]
-        if self.unknown is None:
-            return values.tolist()
-        unknown = self.unknown[where]
-        if not unknown.any():
-            return values.tolist()
-        values = values.astype(object)
-        values[unknown] = None
-        return values.tolist()
-
-
-def _text(values) -> _Column:
+def _text(values) -> pa.Array:
     """Text values; a categorical column is decoded once per category (millions of offers, few products)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = pd.Categorical(values)
         cats = values.categories.astype("string").to_numpy(dtype=object, na_value=None)
         codes = np.asarray(values.codes)
-        arrow = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
-                                               pa.array(cats, pa.string()))  # decoded after each take
-        objects = np.append(cats, None)[np.where(codes < 0, len(cats), codes)]
-    else:
-        objects = pd.array(np.asarray(values, dtype=object), dtype="string").to_numpy(dtype=object, na_value=None)
-        arrow = pa.array(objects, pa.string())
-    return _Column(arrow, objects)
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
+                                              pa.array(cats, pa.string()))  # decoded after each take
+    objects = pd.array(np.asarray(values, dtype=object), dtype="string").to_numpy(dtype=object, na_value=None)
+    return pa.array(objects, pa.string())
 
 
-def _whole(values) -> _Column:
+def _whole(values) -> pa.Array:
     """Rounded whole numbers, null when unknown."""
     a = np.round(np.asarray(values, dtype=float))
     unknown = ~np.isfinite(a)
-    ints = np.where(unknown, 0, a).astype(np.int64)
-    return _Column(pa.array(ints, pa.int64(), mask=unknown), ints, unknown)
+    return pa.array(np.where(unknown, 0, a).astype(np.int64), pa.int64(), mask=unknown)
 
 
-def _money(values) -> _Column:
+def _money(values) -> pa.Array:
     """Amounts rounded to cents, null when unknown."""
     a = np.round(np.asarray(values, dtype=float), 2)
     unknown = ~np.isfinite(a)
-    clean = np.where(unknown, 0.0, a)
-    return _Column(pa.array(clean, pa.float64(), mask=unknown), clean, unknown)
+    return pa.array(np.where(unknown, 0.0, a), pa.float64(), mask=unknown)
 
 
 def _join(*pieces) -> pa.Array:

@@ -7,7 +7,7 @@ tuples:
 - ids are mapped to surrogate keys with one ``Index.get_indexer`` per column;
 - the JSON columns (``features_json``, ``components_json``,
   ``explanation_params_json``) are encoded column-wise with Arrow compute
-  (see :func:`json_objects`), not with one ``json.dumps`` per row;
+  (see :func:`crm_core.json_columns.json_objects`), not with one ``json.dumps`` per row;
 - rows go in the order of their unique index (customer key, then rank), so
   the index grows at its end instead of at random places (about 40 % faster
   at three million offers); row ids therefore follow customer keys;
@@ -26,11 +26,12 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.errors import NextBestError
+from crm_core.json_columns import json_objects, json_records, jsonable
+from crm_core.recommend.params_array import ParamsArray
 from crm_core.store.bulk import bulk_insert, bulk_load, stored_time
 from crm_core.store.frames import minor_factor
 from crm_core.store.models import Customer, Product, utc_now
@@ -154,7 +155,7 @@ def _feature_values(values: pd.Series):
 
 
 def _cluster_columns(run_id: int, clusters: pd.DataFrame) -> list:
-    profiles = [json.dumps(_jsonable(p if isinstance(p, dict) else {})) for p in clusters["profile"]]
+    profiles = [json.dumps(jsonable(p if isinstance(p, dict) else {})) for p in clusters["profile"]]
     return [repeat(run_id, len(clusters)), clusters["cluster"].astype(int).tolist(),
             clusters["size"].astype(int).tolist(), clusters["persona_code"].astype(str).tolist(),
             clusters["persona_name"].astype(str).tolist(), clusters["description"].astype(str).tolist(), profiles]
@@ -166,8 +167,7 @@ def _offer_columns(workspace_id, run_id, o: pd.DataFrame, cust_pks: np.ndarray, 
     n = len(o)
     components = json_objects({name: o[name].to_numpy(dtype="float64", na_value=np.nan)
                                for name in _COMPONENTS if name in o.columns}) or repeat("{}", n)
-    params = (json_records(o["explanation_params"].tolist()) if "explanation_params" in o.columns
-              else repeat("{}", n))
+    params = _params_json(o["explanation_params"]) if "explanation_params" in o.columns else repeat("{}", n)
     code = python_values(o["explanation_code"].astype("string")) if "explanation_code" in o.columns \
         else repeat("OFFER", n)
     revenue = python_values(o["expected_revenue"]) if "expected_revenue" in o.columns else repeat(None, n)
@@ -182,6 +182,13 @@ def _offer_columns(workspace_id, run_id, o: pd.DataFrame, cust_pks: np.ndarray, 
             components, code, params, revenue, audit, python_values(o["gate"].astype("string")),
             python_values(flags) if flags is not None else repeat(None, n), repeat("pending", n),
             repeat(submitted_by, n), repeat(1, n), repeat(created_at, n), *policy, facts, repeat("engine", n)]
+
+
+def _params_json(params: pd.Series) -> list:
+    """Each offer's explanation parameters as JSON text (``{}`` when missing); the engine's are text already."""
+    if isinstance(params.array, ParamsArray):
+        return [text if text is not None else "{}" for text in params.array.json_texts()]
+    return json_records(params.tolist())
 
 
 def _facts_json(facts: pd.Series) -> list:
@@ -211,108 +218,3 @@ def _iso_dates(values: pd.Series) -> list:
     text = np.datetime_as_string(days, unit="D").astype(object)
     text[np.isnat(days)] = None
     return text.tolist()
-
-
-# --------------------------------------------------------------------------- JSON, column-wise
-
-
-def json_objects(columns: dict[str, object]) -> list[str]:
-    """One JSON object text per row from equal-length columns (keys in the dict's order).
-
-    Numbers keep their exact value (shortest round-trip form, floats always
-    with a ``.`` or an exponent); NaN, infinity and missing values become
-    ``null``; text is escaped as JSON requires. Works in Arrow compute, so a
-    million rows take a fraction of a second.
-    """
-    names = list(columns)
-    if not names:
-        return []
-    parts = []  # '{"a":', values of a, ',"b":', values of b, ..., '}' joined in one pass
-    for i, name in enumerate(names):
-        parts.append(("{" if i == 0 else ",") + json.dumps(str(name)) + ":")
-        parts.append(_json_values(pa.array(columns[name], from_pandas=True)))
-    parts.append("}")
-    return pc.binary_join_element_wise(*parts, "").to_pylist()
-
-
-def json_records(records: list) -> list[str]:
-    """JSON text of each dict in ``records`` (None and non-dicts become ``{}``), as json.dumps would store it.
-
-    Rows are grouped by their key sequence and each group is encoded
-    column-wise (:func:`json_objects`); a group Arrow cannot type (nested
-    or mixed values) falls back to ``json.dumps`` per row.
-    """
-    out = np.empty(len(records), dtype=object)
-    signatures = pd.Series([tuple(r) if isinstance(r, dict) else () for r in records], dtype=object)
-    groups, keys = pd.factorize(signatures)
-    for g, signature in enumerate(keys):
-        where = np.flatnonzero(groups == g)
-        if not signature:
-            out[where] = "{}"
-            continue
-        rows = [records[i] for i in where]
-        try:
-            table = pa.array(rows, from_pandas=True)
-            texts = json_objects({name: table.field(j) for j, name in enumerate(table.type.names)})
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
-            texts = [json.dumps(_jsonable(r)) for r in rows]
-        out[where] = texts
-    return out.tolist()
-
-
-def _json_values(arr: pa.Array) -> pa.Array:
-    """JSON text of each value of a flat Arrow array (``null`` for missing)."""
-    t = arr.type
-    if pa.types.is_null(t):
-        return pa.array(["null"] * len(arr), pa.string())
-    if pa.types.is_dictionary(t):
-        arr, t = arr.cast(t.value_type), t.value_type
-    if pa.types.is_boolean(t):
-        text = pc.if_else(arr, "true", "false")
-    elif pa.types.is_integer(t):
-        text = arr.cast(pa.string())
-    elif pa.types.is_floating(t):
-        arr = pc.if_else(pc.is_finite(arr), arr, pa.scalar(None, t))
-        text = arr.cast(pa.string())
-        needs_point = pc.invert(pc.or_(pc.match_substring(text, "."), pc.match_substring(text, "e")))
-        text = pc.if_else(needs_point, pc.binary_join_element_wise(text, ".0", ""), text)
-    elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        text = _json_strings(arr.cast(pa.string()))
-    else:
-        raise pa.ArrowNotImplementedError(f"no column-wise JSON for {t}")
-    return pc.fill_null(text, "null")
-
-
-def _json_strings(arr: pa.Array) -> pa.Array:
-    """Quoted, escaped JSON strings; values with control characters go through json.dumps."""
-    text = arr
-    if pc.any(pc.match_substring(arr, "\\")).as_py():
-        text = pc.replace_substring(text, "\\", "\\\\")
-    if pc.any(pc.match_substring(arr, '"')).as_py():
-        text = pc.replace_substring(text, '"', '\\"')
-    text = pc.binary_join_element_wise('"', text, '"', "")
-    if pc.all(pc.fill_null(pc.utf8_is_printable(arr), True)).as_py() is not False:
-        return text
-    control = pc.fill_null(pc.match_substring_regex(arr, r"[\x00-\x1f]"), False)
-    if pc.any(control).as_py():
-        rows = np.flatnonzero(control.to_numpy(zero_copy_only=False))
-        fixed = text.to_numpy(zero_copy_only=False).astype(object)
-        for i in rows:  # rare: only values holding control characters
-            fixed[i] = json.dumps(arr[i].as_py())
-        text = pa.array(fixed, pa.string())
-    return text
-
-
-def _jsonable(value):
-    """``value`` with numpy scalars, NaN and NA turned into what json.dumps accepts."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else float(value)
-    if value is pd.NA:
-        return None
-    return value

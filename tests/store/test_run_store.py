@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from crm_core.store.models import Customer, Offer, PipelineRun, Product, RunCluster, RunCustomer, Workspace
-from crm_core.store.run_store import RunRowsUnknown, json_objects, json_records, persist_run_results
+from crm_core.json_columns import json_objects, json_records
+from crm_core.store.run_store import RunRowsUnknown, persist_run_results
 
 CODES = ["007", "13085", "x'y"]
 

@@ -1,0 +1,145 @@
+"""The offers frame's ``explanation_params`` column: a dict per offer, kept as JSON text.
+
+Three million offers' parameters as Python dicts take over a gigabyte; as JSON
+text in one Arrow array about a third of that, and storing the run needs that
+text anyway. :class:`ParamsArray` is a pandas extension array over the text:
+reading an element (``frame["explanation_params"].iloc[0]``, ``.tolist()``,
+``.astype(object)``) gives the dict, so the column keeps the contract of
+docs/contracts.md (``explanation_params (dict)``); :meth:`ParamsArray.json_texts`
+gives the stored text without building a dict.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype, take
+
+from crm_core.json_columns import json_records
+
+
+@register_extension_dtype
+class ParamsDtype(ExtensionDtype):
+    """Explanation parameters: a dict per offer (None when missing)."""
+
+    name = "explanation_params"
+    type = dict
+    kind = "O"
+    na_value = None
+
+    @classmethod
+    def construct_array_type(cls):
+        return ParamsArray
+
+
+class ParamsArray(ExtensionArray):
+    """Dicts stored as compact JSON text (``json.dumps`` form, no spaces) in an Arrow array."""
+
+    def __init__(self, texts: pa.Array | pa.ChunkedArray):
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+        self._texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
+
+    # ----------------------------------------------------------------- building
+
+    @classmethod
+    def from_json(cls, texts) -> "ParamsArray":
+        """From JSON object texts (None for a missing value)."""
+        return cls(pa.array(texts, pa.large_string()) if not isinstance(texts, (pa.Array, pa.ChunkedArray))
+                   else texts)
+
+    @classmethod
+    def _from_sequence(cls, scalars, *, dtype=None, copy=False):
+        if isinstance(scalars, ParamsArray):
+            return scalars.copy() if copy else scalars
+        values = list(scalars)
+        texts = json_records([v for v in values])
+        return cls.from_json([t if isinstance(v, dict) else None for t, v in zip(texts, values)])
+
+    @classmethod
+    def _from_factorized(cls, values, original):
+        return cls._from_sequence(values)
+
+    @classmethod
+    def _concat_same_type(cls, to_concat):
+        arrays = [a._texts for a in to_concat]
+        return cls(pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string()))
+
+    # ----------------------------------------------------------------- reading
+
+    def json_texts(self) -> list:
+        """The JSON text of every element (None where missing), as stored."""
+        return self._texts.to_pylist()
+
+    def __getitem__(self, item):
+        if isinstance(item, (int, np.integer)):
+            text = self._texts[int(item)].as_py()
+            return None if text is None else json.loads(text)
+        if isinstance(item, slice):
+            return ParamsArray(self._texts[item])
+        item = pd.api.indexers.check_array_indexer(self, item)
+        if item.dtype == bool:
+            return ParamsArray(self._texts.filter(pa.array(item)))
+        return self.take(item)
+
+    def __iter__(self):
+        for text in self._texts.to_pylist():
+            yield None if text is None else json.loads(text)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __eq__(self, other):
+        mine = list(self)
+        if isinstance(other, (ParamsArray, list, np.ndarray, pd.Series)) and not isinstance(other, dict):
+            theirs = list(other)
+            return np.array([a == b for a, b in zip(mine, theirs)], dtype=bool)
+        return np.array([a == other for a in mine], dtype=bool)
+
+    def __arrow_array__(self, type=None):
+        return self._texts
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.empty(len(self), dtype=object)
+        out[:] = list(self)
+        return out
+
+    @property
+    def dtype(self) -> ParamsDtype:
+        return ParamsDtype()
+
+    @property
+    def nbytes(self) -> int:
+        return self._texts.nbytes
+
+    def isna(self) -> np.ndarray:
+        return self._texts.is_null().to_numpy(zero_copy_only=False)
+
+    def take(self, indices, *, allow_fill=False, fill_value=None):
+        positions = np.asarray(indices, dtype=np.int64)
+        if allow_fill:
+            if ((positions < -1)).any():
+                raise ValueError("take: positions below -1 with allow_fill")
+            missing = positions == -1
+            if fill_value is not None:  # a dict to put where -1: rare, through Python
+                return ParamsArray._from_sequence(take(np.asarray(self, dtype=object), positions, allow_fill=True,
+                                                       fill_value=fill_value))
+            gathered = self._texts.take(pa.array(np.where(missing, 0, positions), mask=missing))
+            return ParamsArray(gathered)
+        positions = np.where(positions < 0, positions + len(self), positions)
+        if len(positions) and (positions.min() < 0 or positions.max() >= len(self)):
+            raise IndexError("take: position out of bounds")
+        return ParamsArray(self._texts.take(pa.array(positions)))
+
+    def copy(self) -> "ParamsArray":
+        return ParamsArray(self._texts)  # Arrow arrays are immutable: sharing them is a copy
+
+    def _values_for_factorize(self):
+        out = np.asarray(self._texts.to_pylist(), dtype=object)
+        return out, None
+
+    def _formatter(self, boxed: bool = False):
+        return repr
