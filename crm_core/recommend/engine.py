@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crm_core.memory import release_freed
 from crm_core.recommend.affinity import ItemItemModel, cluster_adoption
 from crm_core.recommend.candidates import candidate_pairs
 from crm_core.recommend.catalog import build_catalog
@@ -116,7 +117,10 @@ class PreparedEngine:
 
         def block_offers(block_rows):
             chosen = self._block_offers(block_rows, exclude_bought, ctx)
-            return self._finish(chosen, ctx) if len(chosen["c"]) else None
+            frame = self._finish(chosen, ctx) if len(chosen["c"]) else None
+            del chosen
+            release_freed(collect=False)  # a block's candidates, freed in this thread's heap
+            return frame
 
         if self.config.threads > 1 and len(blocks) > 1:
             with ThreadPoolExecutor(max_workers=self.config.threads) as pool:

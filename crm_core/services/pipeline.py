@@ -28,6 +28,7 @@ from crm_core.auth import Action, Actor, require
 from crm_core.config import Config
 from crm_core.errors import NextBestError, PipelineFailed, ValidationError
 from crm_core.gate import Policy
+from crm_core.memory import release_freed
 from crm_core.progress import Progress, no_progress
 from crm_core.services.run_compute import compute_run
 from crm_core.services.run_lifecycle import finish_failed, finish_stopped, start_run
@@ -127,6 +128,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
               "products": frames.read_products(db, workspace.id), "holdings": frames.read_holdings(db, workspace.id),
               "previous_exports": read_exported_offers(db, workspace.id)}
     data_hash = frames.data_hash(tx)
+    release_freed()  # what reading the lines needed and no longer does
     timings["load"] = time.perf_counter() - t0
 
     run_uuid = str(uuid.uuid4())
@@ -139,6 +141,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
                              stage=stage, timings=timings)
         lines = int(len(tx))
         del tx, inputs  # the lines are not needed to store the run: free them first (gigabytes at 10M lines)
+        release_freed()
         t0 = stage("persist", "Storing the run")
         counts = {"transactions": lines, "customers": int(len(result["customers"])),
                   "offers": int(len(result["offers"])), "clusters": int(len(result["clusters"]))}

@@ -17,6 +17,7 @@ from crm_core.config import Config
 from crm_core.features import customer_features
 from crm_core.gate import Policy, gate_offers, offer_facts, run_quality
 from crm_core.holdings import held_on
+from crm_core.memory import release_freed
 from crm_core.recommend.calibration import calibrate, calibration_budget
 from crm_core.recommend.engine import prepare
 from crm_core.segment import segment_customers
@@ -45,6 +46,7 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     customers = features.join(seg.customers, how="left")
     timings["segments"] = time.perf_counter() - t0
 
+    release_freed()  # what clustering and the value models freed, before the offer engine's peak
     t0 = stage("offers", "Choosing scenarios and scoring next best offers")
     engine = prepare(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
     # A backtest on the shop's own last window chooses the blend, within a share of the time preparing took.
@@ -56,6 +58,7 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     # The prepared engine (the coded lines, the history, the item model) is not needed to judge the offers:
     # freed before the audit, whose facts are the run's other big allocation (gigabytes at 10M lines).
     del engine, calibration, features
+    release_freed()
     timings["offers"] = time.perf_counter() - t0
 
     t0 = stage("audit", f"Audit gate ({policy.name} policy)")

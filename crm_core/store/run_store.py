@@ -48,7 +48,7 @@ _OFFER_COLUMNS = ("workspace_id", "run_id", "customer_id", "product_id", "rank",
                   "policy_version", "facts_json", "origin")
 _CLUSTER_COLUMNS = ("run_id", "cluster", "size", "persona_code", "persona_name", "description", "profile_json")
 _COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
-CHUNK_ROWS = 200_000  # rows turned into Python values and inserted at a time
+CHUNK_ROWS = 50_000  # rows turned into Python values and inserted at a time
 
 
 class RunRowsUnknown(NextBestError, ValueError):
