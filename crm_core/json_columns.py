@@ -73,8 +73,10 @@ def _json_values(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_null(t):
         return pa.array(["null"] * len(arr), pa.string())
-    if pa.types.is_dictionary(t):
-        arr, t = arr.cast(t.value_type), t.value_type
+    if pa.types.is_dictionary(t):  # each distinct value encoded once (a few thousand products, millions of rows)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return pc.fill_null(_json_values(arr.dictionary).take(arr.indices), "null")
     if pa.types.is_boolean(t):
         text = pc.if_else(arr, "true", "false")
     elif pa.types.is_integer(t):
