@@ -39,8 +39,9 @@ class ParamsArray(ExtensionArray):
     """Dicts stored as compact JSON text (``json.dumps`` form, no spaces) in an Arrow array."""
 
     def __init__(self, texts: pa.Array | pa.ChunkedArray):
-        if isinstance(texts, pa.ChunkedArray):
-            texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+        if isinstance(texts, pa.Array):
+            texts = pa.chunked_array([texts], texts.type)
+        # Chunked: joining the blocks of a run's offers is a list of chunks, not a copy of the text.
         self._texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
 
     # ----------------------------------------------------------------- building
@@ -65,8 +66,8 @@ class ParamsArray(ExtensionArray):
 
     @classmethod
     def _concat_same_type(cls, to_concat):
-        arrays = [a._texts for a in to_concat]
-        return cls(pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string()))
+        chunks = [chunk for a in to_concat for chunk in a._texts.chunks]
+        return cls(pa.chunked_array(chunks, pa.large_string()))
 
     # ----------------------------------------------------------------- reading
 
@@ -116,7 +117,7 @@ class ParamsArray(ExtensionArray):
         return self._texts.nbytes
 
     def isna(self) -> np.ndarray:
-        return self._texts.is_null().to_numpy(zero_copy_only=False)
+        return np.asarray(self._texts.is_null().to_numpy(), dtype=bool)
 
     def take(self, indices, *, allow_fill=False, fill_value=None):
         positions = np.asarray(indices, dtype=np.int64)
