@@ -189,6 +189,24 @@ def click_until(target, shown, attempts: int = 3, attempt_timeout_ms: int | None
                 raise
 
 
+def choose_option(page, combobox, value: str, attempts: int = 3) -> None:
+    """Type ``value`` into a select box and pick that option; open and type again when the option does not come
+    (on a fresh clone a rerun landing between the click and the typing left the list closed for good)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = page.get_by_role("option", name=value, exact=True)
+    for attempt in range(attempts):
+        combobox.click()
+        combobox.fill(value)
+        try:
+            option.click(timeout=FLOW_TIMEOUT_MS // attempts)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            combobox.press("Escape")
+
+
 def reload_until(page, shown, attempts: int = 3, attempt_timeout_ms: int | None = None) -> None:
     """Wait for ``shown`` to be in the page; reload when it does not come (once on a fresh clone a page drew
     its heading and never the rest of its first run; the login cookie keeps the session over a reload)."""

@@ -12,7 +12,8 @@ import pytest
 
 from crm_core.store import Database
 from crm_core.views.workspaces import get_workspace
-from tests.browser.conftest import (FLOW_TIMEOUT_MS, ROOT, ServedApp, _free_port, _wait_healthy, go, log_in)
+from tests.browser.conftest import (FLOW_TIMEOUT_MS, ROOT, ServedApp, _free_port, _wait_healthy, choose_option, go,
+                                    log_in)
 
 pytestmark = pytest.mark.browser
 
@@ -78,10 +79,7 @@ def test_first_import_of_euro_amounts_makes_a_euro_workspace(browser, empty_app,
         page.get_by_role("heading", name="New workspace").wait_for()
         page.get_by_text('Detected: EUR (from "€" in Betrag', exact=False).wait_for()
         assert page.get_by_role("combobox", name="Currency").input_value() == "EUR"
-        zone = page.get_by_role("combobox", name="Time zone")
-        zone.click()
-        zone.fill("Europe/Berlin")
-        page.get_by_role("option", name="Europe/Berlin", exact=True).click()
+        choose_option(page, page.get_by_role("combobox", name="Time zone"), "Europe/Berlin")
         page.get_by_role("button", name="Import").click()
         page.get_by_text("4 of 4 rows loaded", exact=False).wait_for()
 
