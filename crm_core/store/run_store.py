@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from crm_core.errors import NextBestError
 from crm_core.json_columns import json_objects, json_records, jsonable
-from crm_core.recommend.params_array import ParamsArray
 from crm_core.store.bulk import bulk_insert, bulk_load, stored_time
 from crm_core.store.frames import minor_factor
 from crm_core.store.models import Customer, Product, utc_now
@@ -185,9 +184,11 @@ def _offer_columns(workspace_id, run_id, o: pd.DataFrame, cust_pks: np.ndarray, 
 
 
 def _params_json(params: pd.Series) -> list:
-    """Each offer's explanation parameters as JSON text (``{}`` when missing); the engine's are text already."""
-    if isinstance(params.array, ParamsArray):
-        return [text if text is not None else "{}" for text in params.array.json_texts()]
+    """Each offer's explanation parameters as JSON text (``{}`` when missing); the engine's are text already
+    (``crm_core.recommend.params_array.ParamsArray.json_texts``: the store does not import the engine)."""
+    json_texts = getattr(params.array, "json_texts", None)
+    if callable(json_texts):
+        return [text if text is not None else "{}" for text in json_texts()]
     return json_records(params.tolist())
 
 

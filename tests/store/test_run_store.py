@@ -200,3 +200,24 @@ def test_rows_stored_in_chunks_are_the_rows_stored_at_once(tmp_path, monkeypatch
                        "offers": [tuple(v for k, v in r._mapping.items() if k != "created_at") for r in rows["offers"]]})
     assert len(stored[0]["offers"]) == 3 and len(stored[0]["run_customers"]) == 3
     assert stored[1] == stored[0] and stored[2] == stored[0]  # same ids, same order, same values
+
+
+def test_engine_parameters_are_stored_as_their_text(db, monkeypatch):
+    """The engine's ParamsArray goes in as the JSON it holds (no dict per offer), and reads back the same."""
+    from crm_core.recommend.params_array import ParamsArray
+    from crm_core.store import run_store
+
+    ws_id, run_id = stored_world(db)
+    customers, offers, clusters = run_frames()
+    params = offers["explanation_params"].tolist()
+    offers["explanation_params"] = ParamsArray._from_sequence(params)
+    monkeypatch.setattr(run_store, "json_records", lambda records: pytest.fail("dicts encoded again"))
+    with db.unit_of_work() as s:
+        persist_run_results(s, ws_id, run_id, customers, offers, clusters, submitted_by="ann")
+    with db.read() as s:
+        pk = dict(s.execute(select(Customer.id, Customer.customer_code)).all())
+        stored = sorted(s.scalars(select(Offer).where(Offer.run_id == run_id)), key=lambda o: (pk[o.customer_id], o.rank))
+        stored = [o.explanation_params_json for o in stored]
+    assert stored == [
+        {"product": 'Mug "XL"', "times": 3, "price": 12.5, "anchor": None, "filled": False},
+        {"product": "Tea\ttin", "share_pct": 40, "usual_price": None}, {}]
