@@ -42,12 +42,12 @@ def format_floats(values: pd.Series) -> pd.Series:
         return text.str.rstrip("0").str.rstrip(".").where(known, "")
     millionths = np.rint(np.where(known, a, 0.0) * 1e6).astype(np.int64)
     whole, fraction = np.divmod(np.abs(millionths), 1_000_000)
+    units = pa.array(whole).cast(pa.string())
     digits = pc.utf8_rtrim(pc.utf8_lpad(pa.array(fraction).cast(pa.string()), 6, "0"), "0")
-    number = pc.if_else(pc.equal(pc.utf8_length(digits), 0), pa.array(whole).cast(pa.string()),
-                        pc.binary_join_element_wise(pa.array(whole).cast(pa.string()), digits, "."))
+    number = pc.if_else(pc.equal(pc.utf8_length(digits), 0), units, pc.binary_join_element_wise(units, digits, "."))
     number = pc.if_else(pa.array(millionths < 0), pc.binary_join_element_wise("-", number, ""), number)
     number = pc.if_else(pa.array(known), number, "")
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([number])), index=v.index).astype("string")
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([number])), index=v.index)
 
 
 def _csv_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -76,6 +76,7 @@ def _csv_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 CSV_BATCH_ROWS = 250_000  # rows turned into CSV text at a time
+_QUOTE, _COMMA, _NEWLINE, _NOTHING = (pa.scalar(t, pa.large_string()) for t in ('"', ",", "\n", ""))
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, batch_rows: int = CSV_BATCH_ROWS) -> None:
@@ -113,14 +114,10 @@ def csv_rows(frame: pd.DataFrame) -> bytes | memoryview:
         if (data == 13).any():
             return _pandas_rows(frame)  # Python's csv quotes a lone CR by version: let it decide
         if ((data == 34) | (data == 44) | (data == 10)).any():  # a quote, a comma or a line feed somewhere
-            quote = pc.match_substring_regex(text, '[",\n]')
-            mark = pa.scalar('"', pa.large_string())
-            quoted = pc.binary_join_element_wise(mark, pc.replace_substring(text, '"', '""'), mark,
-                                                 pa.scalar("", pa.large_string()))
-            text = pc.if_else(quote, quoted, text)
+            quoted = pc.binary_join_element_wise(_QUOTE, pc.replace_substring(text, '"', '""'), _QUOTE, _NOTHING)
+            text = pc.if_else(pc.match_substring_regex(text, '[",\n]'), quoted, text)
         cells.append(text)
-    comma, newline, nothing = (pa.scalar(t, pa.large_string()) for t in (",", "\n", ""))
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, comma), newline, nothing)
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, _COMMA), _NEWLINE, _NOTHING)
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     return _value_bytes(lines).data  # the lines, back to back

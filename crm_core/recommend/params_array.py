@@ -57,8 +57,7 @@ class ParamsArray(ExtensionArray):
         if isinstance(scalars, ParamsArray):
             return scalars.copy() if copy else scalars
         values = list(scalars)
-        texts = json_records([v for v in values])
-        return cls.from_json([t if isinstance(v, dict) else None for t, v in zip(texts, values)])
+        return cls.from_json([t if isinstance(v, dict) else None for t, v in zip(json_records(values), values)])
 
     @classmethod
     def _from_factorized(cls, values, original):
@@ -94,11 +93,9 @@ class ParamsArray(ExtensionArray):
         return len(self._texts)
 
     def __eq__(self, other):
-        mine = list(self)
-        if isinstance(other, (ParamsArray, list, np.ndarray, pd.Series)) and not isinstance(other, dict):
-            theirs = list(other)
-            return np.array([a == b for a, b in zip(mine, theirs)], dtype=bool)
-        return np.array([a == other for a in mine], dtype=bool)
+        if isinstance(other, (ParamsArray, list, np.ndarray, pd.Series)):  # element by element
+            return np.array([a == b for a, b in zip(self, other)], dtype=bool)
+        return np.array([a == other for a in self], dtype=bool)  # each element against one dict
 
     def __arrow_array__(self, type=None):
         return self._texts
@@ -122,7 +119,7 @@ class ParamsArray(ExtensionArray):
     def take(self, indices, *, allow_fill=False, fill_value=None):
         positions = np.asarray(indices, dtype=np.int64)
         if allow_fill:
-            if ((positions < -1)).any():
+            if (positions < -1).any():
                 raise ValueError("take: positions below -1 with allow_fill")
             missing = positions == -1
             if fill_value is not None:  # a dict to put where -1: rare, through Python

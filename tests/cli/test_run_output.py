@@ -67,7 +67,7 @@ def test_floats_read_as_printf_does(values):
     assert format_floats(series).astype(object).tolist() == _reference_floats(series)
 
 
-def test_offers_table_sorts_only_the_written_columns():
+def test_offers_table_has_the_written_columns_sorted_by_customer_and_rank():
     offers = pd.DataFrame({"customer_id": ["b", "a", "a"], "rank": [1, 2, 1], "product_id": ["p", "q", "r"],
                            "scenario": "REBUY", "score": [0.5, 0.25, 0.125], "explanation": "x",
                            "audit_score": [90, 80, 70], "gate": "PASS", "flags": "",
