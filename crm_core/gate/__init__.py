@@ -8,6 +8,10 @@ Pure computation: frames in, frames out; no database, no files, no clock
     gated = gate_offers(offers, facts, cfg, cfg.policy(name))
     quality = run_quality(gated, customers_in_run=customer_ids, offerable_products=..., config=cfg)
 
+A run summarises the lines first (``summarise_history(tx, day_number(as_of), cfg)``, a
+:class:`PurchaseHistory`) and passes the summary as ``transactions=``, so that it can let the
+lines go before the offers are scored; the facts are the same either way.
+
 Pages re-render stored flags with ``render_flag_messages(flags, facts, cfg)``.
 """
 
@@ -17,6 +21,7 @@ import pandas as pd
 
 from crm_core.gate.facts import FACT_COLUMNS, offer_facts
 from crm_core.gate.flags import FLAG_CODES, FLAGS, FlagSpec, Severity, flag_title
+from crm_core.gate.history import PurchaseHistory, summarise_history
 from crm_core.gate.policies import (BUILTIN_POLICIES, PERMISSIVE, STANDARD, STRICT, Policy, builtin_policy,
                                     policy_from_dict)
 from crm_core.gate.quality import quality_level, run_quality
@@ -28,9 +33,10 @@ GATE_COLUMNS = ["audit_score", "gate", "flags", "flag_details", "worst_severity"
                 "policy_version"]
 
 __all__ = ["BUILTIN_POLICIES", "FACT_COLUMNS", "FACT_FIELDS", "FLAGS", "FLAG_CODES", "FlagSpec", "GATES",
-           "GATE_COLUMNS", "GateConfig", "PERMISSIVE", "Policy", "RULES", "STANDARD", "STRICT", "Severity",
+           "GATE_COLUMNS", "GateConfig", "PERMISSIVE", "Policy", "PurchaseHistory", "RULES", "STANDARD", "STRICT", "Severity",
            "VERDICT_COLUMNS", "builtin_policy", "evaluate_rules", "facts_column", "facts_frame", "flag_title",
-           "gate_offers", "offer_facts", "policy_from_dict", "quality_level", "render_flag_messages", "run_quality"]
+           "gate_offers", "offer_facts", "policy_from_dict", "quality_level", "render_flag_messages", "run_quality",
+           "summarise_history"]
 
 
 def gate_offers(offers: pd.DataFrame, facts: pd.DataFrame, config: GateConfig,

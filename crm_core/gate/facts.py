@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from crm_core.gate.codes import day_number, day_numbers, encode, lookup, pairs, positions, sorted_unique, take_text
-from crm_core.gate.history import history_facts
+from crm_core.gate.history import PurchaseHistory, history_facts
 from crm_core.gate.settings import GateConfig
 
 FACT_COLUMNS = {
@@ -50,7 +50,7 @@ FACT_COLUMNS = {
 
 
 def offer_facts(offers: pd.DataFrame, *, customers: pd.DataFrame | None, products: pd.DataFrame | None,
-                transactions: pd.DataFrame, holdings: pd.DataFrame | None, previous_exports: pd.DataFrame | None,
+                transactions: pd.DataFrame | PurchaseHistory, holdings: pd.DataFrame | None, previous_exports: pd.DataFrame | None,
                 pitches: pd.DataFrame | None = None, as_of: dt.date, contact_date: dt.date,
                 config: GateConfig) -> pd.DataFrame:
     """The facts of every offer, aligned with ``offers`` (same index, same order).
@@ -60,7 +60,9 @@ def offer_facts(offers: pd.DataFrame, *, customers: pd.DataFrame | None, product
         customers: customers resolved at ``contact_date`` (``email_opt_in``,
             ``do_not_contact``, ``last_contacted_at``), or None: consent unknown.
         products: the products frame (``price, unit_cost, margin_rate, active``), or None.
-        transactions: canonical transactions; lines after ``as_of`` are ignored.
+        transactions: canonical transactions (lines after ``as_of`` are ignored), or their
+            ``summarise_history`` at ``as_of`` with the same ``config`` (a run's way: the lines can
+            then be freed before the offers are scored).
         holdings: ``customer_id, product_id, opened_at, closed_at``, or None.
         previous_exports: ``customer_id, product_id, exported_at`` of offers
             already exported, or None; exports after ``contact_date`` are ignored.

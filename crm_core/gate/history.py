@@ -12,14 +12,20 @@
 - sales price: the median unit price of the product's sales lines in the
   ``price_window_days`` before as-of (for a shop without catalogue prices).
 
-How it stays fast on ten million lines: customer ids are coded against the
-offers' customers (one Arrow ``index_in``); consecutive lines of one customer,
+A run summarises the lines once (:func:`summarise_history`, before the
+offers exist) and looks each offer up in the summary, so the lines can be
+freed before the offers are scored.
+
+How it stays fast on ten million lines: customer and product ids are coded
+by one Arrow dictionary encoding each; consecutive lines of one customer,
 day, kind and invoice are collapsed into runs before invoice ids are hashed;
 sums are ``np.bincount``, medians one sort (``median_by``), and (customer,
 product, day) keys one int64 sort.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,36 +36,68 @@ from crm_core.gate.codes import arrow, day_numbers, encode, lookup, median_by, p
 from crm_core.gate.settings import GateConfig
 
 
-def history_facts(tx: pd.DataFrame, cust_ids: pa.Array, oc: np.ndarray, prod_ids: pa.Array, op: np.ndarray,
-                  as_day: int, config: GateConfig) -> dict:
-    """Purchase-history facts per offer (arrays aligned with ``oc``/``op``) at day number ``as_day``.
+@dataclass(frozen=True)
+class PurchaseHistory:
+    """What the gate reads of the lines at one as-of day, summarised once: arrays per customer, per
+    product and per (customer, product) pair, a few hundred megabytes where ten million lines take
+    gigabytes (the pipeline frees the lines once the offer engine has coded them).
 
-    Args:
-        tx: canonical transactions (lines after ``as_day`` are ignored).
-        cust_ids, oc: the offers' distinct customer ids and each offer's code among them.
-        prod_ids, op: the same for products.
-        as_day: the as-of day number.
-        config: gate settings (``default_repurchase_days``, ``price_window_days``).
-    Returns:
-        ``basket, purchases, days_since_first, days_since_last_line,
-        repurchase_days, days_since_bought`` per offer, and ``_sales_price``
-        per offered product code (the catalogue step's fallback price).
+    Customers and products are coded in order of first appearance among the lines;
+    pair keys are ``customer code * len(product_ids) + product code``.
     """
-    P = max(len(prod_ids), 1)
+
+    as_day: int
+    customer_ids: pa.Array
+    basket: np.ndarray  # median sales-invoice amount per customer (NaN: no sale)
+    purchases: np.ndarray  # distinct sales invoices per customer
+    first_sale: np.ndarray  # day number of the first sale per customer (NaN: none)
+    last_line: np.ndarray  # day number of the last line of any kind per customer (NaN: none)
+    product_ids: pa.Array
+    repurchase_days: np.ndarray  # per product, the default where nobody bought it on two days
+    sales_price: np.ndarray  # per product, median unit price in the price window (NaN: no sale there)
+    pair_keys: np.ndarray  # sorted, of the pairs with a sale
+    pair_last: np.ndarray  # day number of the pair's last sale
+    settings: tuple[float, int]  # (default_repurchase_days, price_window_days) it was made with
+
+    def facts(self, cust_ids: pa.Array, oc: np.ndarray, prod_ids: pa.Array, op: np.ndarray) -> dict:
+        """The history facts of offers (see :func:`history_facts`), aligned with ``oc``/``op``."""
+        cust = positions(cust_ids, self.customer_ids)[oc]  # each offer's customer among the summary's
+        prod = positions(prod_ids, self.product_ids)
+        seen = cust >= 0
+        at = np.where(seen, cust, 0)
+
+        def per_customer(values: np.ndarray, missing) -> np.ndarray:
+            if len(values) == 0:
+                return np.full(len(oc), missing, dtype=np.result_type(values.dtype, np.asarray(missing).dtype))
+            return np.where(seen, values[at], missing)
+
+        offered = np.where(prod >= 0, prod, 0)  # per-product arrays hold at least one slot
+        repurchase = np.where(prod >= 0, self.repurchase_days[offered], self.settings[0])
+        price = np.where(prod >= 0, self.sales_price[offered], np.nan)
+        wanted = np.where(seen & (prod[op] >= 0), cust * max(len(self.product_ids), 1) + prod[op], -1)
+        return {"basket": per_customer(self.basket, np.nan), "purchases": per_customer(self.purchases, 0),
+                "days_since_first": self.as_day - per_customer(self.first_sale, np.nan),
+                "days_since_last_line": self.as_day - per_customer(self.last_line, np.nan),
+                "repurchase_days": repurchase[op],
+                "days_since_bought": self.as_day - lookup(self.pair_keys, self.pair_last, wanted),
+                "_sales_price": price}
+
+
+def summarise_history(tx: pd.DataFrame, as_day: int, config: GateConfig) -> PurchaseHistory:
+    """The gate's summary of the lines on or before day number ``as_day`` (see :class:`PurchaseHistory`)."""
     when, missing = day_numbers(tx["invoice_date"])
     keep = ~missing & (when <= as_day)  # masks, not a copy of ten million lines
     day = np.where(keep, when, 0).astype(np.int64)
-    tc = _customer_codes(tx["customer_id"], cust_ids)
-    tp = positions(tx["product_id"], prod_ids)
+    tc, customer_ids = encode(tx["customer_id"])
+    tp, product_ids = encode(tx["product_id"])
+    C, P = len(customer_ids), max(len(product_ids), 1)
     sale = keep & ~tx["is_return"].to_numpy(dtype=bool, na_value=False)
     amount = tx["amount"].to_numpy(dtype=float, na_value=np.nan)
     lo = int(day[keep].min()) if keep.any() else 0
     span = int(day[keep].max()) - lo + 1 if keep.any() else 1
 
     invoice = arrow(tx["invoice_id"]) if "invoice_id" in tx.columns else None
-    cust = _customer_facts(np.where(keep, tc, -1), day, sale, amount, invoice, len(cust_ids), lo, span)
-    facts = {"basket": cust["basket"][oc], "purchases": cust["purchases"][oc],
-             "days_since_first": as_day - cust["first"][oc], "days_since_last_line": as_day - cust["last"][oc]}
+    cust = _customer_facts(np.where(keep, tc, -1), day, sale, amount, invoice, C, lo, span)
 
     w = sale & (tc >= 0) & (tp >= 0)
     pair, first, last, count = _pair_days(tc[w] * P + tp[w], day[w] - lo, span)
@@ -70,27 +108,46 @@ def history_facts(tx: pd.DataFrame, cust_ids: pa.Array, oc: np.ndarray, prod_ids
         # Rounded up to whole days: days since a purchase are whole, so "fewer days than the interval"
         # is unchanged, and a message never reads "28 days ago, within a window of 28 days".
         rhythm = np.ceil(median_by(pair[repeat] % P, interval, P))
-    facts["repurchase_days"] = np.where(np.isfinite(rhythm), rhythm, float(config.default_repurchase_days))[op]
-    facts["days_since_bought"] = as_day - lookup(pair, (last + lo).astype(float), oc * P + op)
+    default = float(config.default_repurchase_days)
 
     unit = tx["unit_price"].to_numpy(dtype=float, na_value=np.nan) if "unit_price" in tx.columns else amount * np.nan
     qty = tx["quantity"].to_numpy(dtype=float, na_value=np.nan) if "quantity" in tx.columns else amount * np.nan
     w = sale & (tp >= 0) & (day > as_day - config.price_window_days)
-    facts["_sales_price"] = _median_unit_price(unit[w], qty[w], amount[w], tp[w], P)
-    return facts
+    return PurchaseHistory(
+        as_day=as_day, customer_ids=customer_ids, basket=cust["basket"], purchases=cust["purchases"],
+        first_sale=cust["first"], last_line=cust["last"], product_ids=product_ids,
+        repurchase_days=np.where(np.isfinite(rhythm), rhythm, default),
+        sales_price=_median_unit_price(unit[w], qty[w], amount[w], tp[w], P),
+        pair_keys=pair, pair_last=(last + lo).astype(float), settings=_settings(config))
 
 
-def _customer_codes(ids, cust_ids: pa.Array) -> np.ndarray:
-    """Customer codes of the lines: the offers' codes first, then one per other customer (-1: anonymous).
+def _settings(config: GateConfig) -> tuple[float, int]:
+    return float(config.default_repurchase_days), int(config.price_window_days)
 
-    Customers without offers still count for a product's repurchase rhythm.
+
+def history_facts(tx: pd.DataFrame | PurchaseHistory, cust_ids: pa.Array, oc: np.ndarray, prod_ids: pa.Array,
+                  op: np.ndarray, as_day: int, config: GateConfig) -> dict:
+    """Purchase-history facts per offer (arrays aligned with ``oc``/``op``) at day number ``as_day``.
+
+    Args:
+        tx: canonical transactions (lines after ``as_day`` are ignored), or their
+            :func:`summarise_history` at ``as_day``.
+        cust_ids, oc: the offers' distinct customer ids and each offer's code among them.
+        prod_ids, op: the same for products.
+        as_day: the as-of day number.
+        config: gate settings (``default_repurchase_days``, ``price_window_days``).
+    Returns:
+        ``basket, purchases, days_since_first, days_since_last_line,
+        repurchase_days, days_since_bought`` per offer, and ``_sales_price``
+        per offered product code (the catalogue step's fallback price).
+    Raises:
+        ValueError: a summary made at another as-of day or with another repurchase default.
     """
-    tc = positions(ids, cust_ids)
-    other = np.flatnonzero(tc < 0)
-    if len(other):
-        rest, _ = encode(arrow(ids).take(pa.array(other)))
-        tc[other] = np.where(rest >= 0, rest + len(cust_ids), -1)
-    return tc
+    history = tx if isinstance(tx, PurchaseHistory) else summarise_history(tx, as_day, config)
+    if history.as_day != as_day or history.settings != _settings(config):
+        raise ValueError("history_facts: the purchase history was summarised at another as-of date or with "
+                         "other gate settings than the offers are judged with.")
+    return history.facts(cust_ids, oc, prod_ids, op)
 
 
 def _customer_facts(tc, day, sale, amount, invoice, C, lo, span) -> dict:

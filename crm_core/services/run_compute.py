@@ -15,7 +15,8 @@ import pandas as pd
 
 from crm_core.config import Config
 from crm_core.features import customer_features
-from crm_core.gate import Policy, gate_offers, offer_facts, run_quality
+from crm_core.gate import Policy, gate_offers, offer_facts, run_quality, summarise_history
+from crm_core.gate.codes import day_number
 from crm_core.holdings import held_on
 from crm_core.memory import release_freed
 from crm_core.recommend.calibration import calibrate, calibration_budget
@@ -29,15 +30,19 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
 
     Args:
         inputs: ``tx``, ``customers_master`` (as of ``as_of``), ``customers_at_contact`` (consent
-            as of ``contact_date``), ``products``, ``holdings``, ``previous_exports``.
+            as of ``contact_date``), ``products``, ``holdings``, ``previous_exports``. ``tx`` is taken
+            out of the dict: the lines are let go once the offer engine has coded them and the gate's
+            purchase history is summarised (gigabytes at ten million lines), so a caller that keeps no
+            other reference to them frees them before the offers are scored.
         stage: ``stage(name, message)`` reports a stage's start and returns its start time.
         timings: stage name -> seconds, filled in here.
     Returns:
         ``customers``, ``offers`` (gated), ``clusters``, ``params``, ``quality``.
     """
-    tx, holdings, products = inputs["tx"], inputs["holdings"], inputs["products"]
+    tx, holdings, products = inputs.pop("tx"), inputs["holdings"], inputs["products"]
     t0 = stage("features", "Computing recency, frequency, monetary and behaviour features")
     features = customer_features(tx, as_of)
+    history = summarise_history(tx, day_number(as_of), config.gate)  # what the audit gate reads of the lines
     timings["features"] = time.perf_counter() - t0
 
     t0 = stage("segments", "Scoring RFM segments, clustering, fitting value models")
@@ -49,6 +54,8 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     release_freed()  # what clustering and the value models freed, before the offer engine's peak
     t0 = stage("offers", "Choosing scenarios and scoring next best offers")
     engine = prepare(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
+    del tx  # coded by the engine and summarised for the gate: nothing reads the lines any more
+    release_freed()
     # A backtest on the shop's own last window chooses the blend, within a share of the time preparing took.
     calibration = calibrate(engine, budget_seconds=calibration_budget(time.perf_counter() - t0, config.recommend))
     engine = calibration.engine
@@ -62,7 +69,7 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     timings["offers"] = time.perf_counter() - t0
 
     t0 = stage("audit", f"Audit gate ({policy.name} policy)")
-    facts = offer_facts(offers, customers=inputs["customers_at_contact"], products=products, transactions=tx,
+    facts = offer_facts(offers, customers=inputs["customers_at_contact"], products=products, transactions=history,
                         holdings=holdings, previous_exports=inputs["previous_exports"], as_of=as_of,
                         contact_date=contact_date, config=config.gate)
     offers = gate_offers(offers, facts, config.gate, policy)

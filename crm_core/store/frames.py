@@ -271,6 +271,16 @@ def read_customers(db, workspace_id: int, as_of: dt.date | None = None) -> pd.Da
 
     Rows come sorted by ``customer_id`` in code point order (the same on every database).
     """
+    return read_customers_at(db, workspace_id, [as_of])[0]
+
+
+def read_customers_at(db, workspace_id: int, dates: list[dt.date | None]) -> list[pd.DataFrame]:
+    """:func:`read_customers` as of each of ``dates`` (None: the latest values), from one read.
+
+    The customers are read once, in one transaction, and the frames share their
+    undated columns (a run needs them as of its as-of and its contact date: a
+    million customers read once instead of twice).
+    """
     ws = int(workspace_id)
     attr_sql = ("SELECT customer_id AS _pk, attribute, value, effective_from FROM customer_attributes "
                 "WHERE workspace_id = :ws")
@@ -278,8 +288,14 @@ def read_customers(db, workspace_id: int, as_of: dt.date | None = None) -> pd.Da
         rows = _fetch_all(conn, "SELECT id, customer_code, first_name, last_name, email, phone, birth_date, "
                                 "region, city, tags FROM customers WHERE workspace_id = :ws", ws)
         attrs = pd.read_sql_query(text(attr_sql), conn, params={"ws": ws})
-    frame = _customer_rows(rows)
+    base = _customer_rows(rows)
+    del rows
     attrs["effective_from"] = _to_datetime(attrs["effective_from"])
+    return [_with_attributes(base.copy(deep=False), attrs, as_of) for as_of in dates]
+
+
+def _with_attributes(frame: pd.DataFrame, attrs: pd.DataFrame, as_of: dt.date | None) -> pd.DataFrame:
+    """The customers ``frame`` with consent and last contact as of ``as_of`` (``_pk`` dropped)."""
     if as_of is not None:
         end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
         attrs = attrs[attrs["effective_from"] < end]

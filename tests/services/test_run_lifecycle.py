@@ -138,3 +138,32 @@ def test_a_second_session_pressing_run_during_a_run_is_refused_and_one_run_is_ma
     other.join()
     assert "already in progress" in outcome["second"] and "started by ann" in outcome["second"]
     assert [s for s, _ in _runs(db)] == ["succeeded"]
+
+
+def test_the_lines_are_let_go_before_the_offers_are_scored(shop, monkeypatch):
+    """At ten million lines the lines take gigabytes: the run frees them once the engine has coded them."""
+    import gc
+    import weakref
+
+    from crm_core.recommend.engine import PreparedEngine
+    from crm_core.store import frames
+
+    db, ws = shop
+    lines, alive_when_scoring = [], []
+    read, score = frames.read_transactions, PreparedEngine.offers
+
+    def reading(*args, **kwargs):
+        tx = read(*args, **kwargs)
+        lines.append(weakref.ref(tx))
+        return tx
+
+    def scoring(self, **kwargs):
+        gc.collect()
+        alive_when_scoring.append(lines[0]() is not None)
+        return score(self, **kwargs)
+
+    monkeypatch.setattr(frames, "read_transactions", reading)
+    monkeypatch.setattr(PreparedEngine, "offers", scoring)
+    result = run_pipeline(db, ws, ANALYST, Config(), contact_date=dt.date(2024, 4, 1))
+    assert len(lines) == 1 and alive_when_scoring and not any(alive_when_scoring)
+    assert len(result.offers) and result.meta["counts"]["transactions"] > 0

@@ -153,3 +153,17 @@ def test_customers_sorted_by_code_with_attributes_as_of_a_date(db):
     later = frames.read_customers(db, ws_id, dt.date(2024, 5, 1))
     assert later["email_opt_in"].tolist() == [pd.NA, pd.NA, False]
     assert "_pk" not in later.columns
+
+
+def test_customers_at_several_dates_from_one_read_equal_the_single_reads(db):
+    ws_id = fill_customers(db, "dated")
+    dates = [dt.date(2024, 4, 29), dt.date(2024, 5, 1), None, dt.date(2023, 6, 1)]
+    together = frames.read_customers_at(db, ws_id, dates)
+    assert len(together) == len(dates)
+    for frame, as_of in zip(together, dates):
+        pd.testing.assert_frame_equal(frame, frames.read_customers(db, ws_id, as_of))
+    assert together[0]["email_opt_in"].tolist() == [pd.NA, pd.NA, True]
+    assert together[1]["email_opt_in"].tolist() == [pd.NA, pd.NA, False]  # opted out on 2024-05-01
+    assert together[3]["do_not_contact"].tolist() == [True, pd.NA, pd.NA]
+    together[0].loc[0, "first_name"] = "changed"  # the frames share columns, never values
+    assert together[1]["first_name"].tolist() == [pd.NA, "Al, Jr", "Zoë"]
