@@ -29,9 +29,10 @@ offer = st.tuples(st.sampled_from(["C1", "C2", "C3", "C4"]), st.sampled_from(["A
 def reference(tx: pd.DataFrame, customer: str, product: str) -> dict:
     """The facts of one offer, written the plain way from the module's definitions."""
     day = (tx["invoice_date"].dt.normalize() - pd.Timestamp(AS_OF)).dt.days + AS_DAY
-    kept = tx[day <= AS_DAY].assign(day=day)
-    mine = kept[kept["customer_id"] == customer]
-    sales = mine[~mine["is_return"]]
+    kept = tx[(day <= AS_DAY).to_numpy()].assign(day=day)
+    kept["is_return"] = kept["is_return"].astype(bool)  # an empty selection would turn the masks into column lists
+    mine = kept[(kept["customer_id"] == customer).to_numpy(dtype=bool, na_value=False)]
+    sales = mine[~mine["is_return"].to_numpy(dtype=bool)]
     order = [inv if not pd.isna(inv) else f"day {d}" for inv, d in zip(sales["invoice_id"], sales["day"])]
     baskets = sales.groupby(pd.Series(order, index=sales.index))["amount"].sum()
     bought = sales[sales["product_id"] == product]["day"]
