@@ -222,9 +222,29 @@ def ranking_tables(history: History, catalog: pd.DataFrame, offerable: np.ndarra
                          profit_component(catalog["margin_rate"].to_numpy(dtype=float), offerable))
 
 
+@dataclass(frozen=True)
+class CodedSales:
+    """The catalog and the lines in integer codes: all :func:`prepare_coded` needs of the transactions."""
+
+    catalog: pd.DataFrame
+    lines: CodedLines
+    notes: list[str]
+
+
 def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFrame | None,
             holdings: pd.DataFrame | None, *, as_of: dt.date, config: RecommendConfig) -> PreparedEngine:
     """Build the catalog, history, item-item model and purchase model for ``as_of``."""
+    return prepare_coded(code_sales(tx, products, holdings, as_of=as_of, config=config), features, as_of=as_of,
+                         config=config)
+
+
+def code_sales(tx: pd.DataFrame, products: pd.DataFrame | None, holdings: pd.DataFrame | None, *,
+               as_of: dt.date, config: RecommendConfig) -> CodedSales:
+    """The first half of :func:`prepare`: the catalog and the lines (on or before ``as_of``) in codes.
+
+    A run codes the lines, lets the transactions frame go (gigabytes at ten
+    million lines), then builds the models with :func:`prepare_coded`.
+    """
     day = day_number(as_of)
     latest = pd.to_datetime(tx["invoice_date"]).max() if len(tx) else pd.NaT
     if pd.notna(latest) and day_number(latest) > day:  # rows after the as-of date are ignored
@@ -239,7 +259,15 @@ def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFr
                         else ", each product its own family."))
     if not np.isfinite(catalog["margin_rate"].to_numpy(dtype=float)).any():
         notes.append("No margins: the profit component is left out and the other weights renormalised.")
-    lines = code_lines(tx, catalog.index, hold, product_text)
+    release_freed(collect=False)  # the catalog's group-bys over every line, before the lines are coded
+    return CodedSales(catalog, code_lines(tx, catalog.index, hold, product_text), notes)
+
+
+def prepare_coded(coded: CodedSales, features: pd.DataFrame | None, *, as_of: dt.date,
+                  config: RecommendConfig) -> PreparedEngine:
+    """The second half of :func:`prepare`: histories, item-item model and purchase model from coded sales."""
+    day = day_number(as_of)
+    catalog, lines, notes = coded.catalog, coded.lines, list(coded.notes)
     P, C = len(catalog), len(lines.customers)
     cluster_of = _cluster_codes(features, lines.customers)
     if cluster_of is None:

@@ -20,7 +20,7 @@ from crm_core.gate.codes import day_number
 from crm_core.holdings import held_on
 from crm_core.memory import release_freed
 from crm_core.recommend.calibration import calibrate, calibration_budget
-from crm_core.recommend.engine import prepare
+from crm_core.recommend.engine import code_sales, prepare_coded
 from crm_core.segment import segment_customers
 
 
@@ -53,9 +53,11 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
 
     release_freed()  # what clustering and the value models freed, before the offer engine's peak
     t0 = stage("offers", "Choosing scenarios and scoring next best offers")
-    engine = prepare(tx, customers, products, holdings, as_of=as_of, config=config.recommend)
-    del tx  # coded by the engine and summarised for the gate: nothing reads the lines any more
-    release_freed()
+    coded = code_sales(tx, products, holdings, as_of=as_of, config=config.recommend)
+    del tx  # coded for the engine and summarised for the gate: nothing reads the lines any more
+    release_freed()  # before the engine's histories and models, the stage's biggest allocation
+    engine = prepare_coded(coded, customers, as_of=as_of, config=config.recommend)
+    del coded
     # A backtest on the shop's own last window chooses the blend, within a share of the time preparing took.
     calibration = calibrate(engine, budget_seconds=calibration_budget(time.perf_counter() - t0, config.recommend))
     engine = calibration.engine

@@ -140,30 +140,35 @@ def test_a_second_session_pressing_run_during_a_run_is_refused_and_one_run_is_ma
     assert [s for s, _ in _runs(db)] == ["succeeded"]
 
 
-def test_the_lines_are_let_go_before_the_offers_are_scored(shop, monkeypatch):
-    """At ten million lines the lines take gigabytes: the run frees them once the engine has coded them."""
+def test_the_lines_are_let_go_before_the_engine_builds_its_models(shop, monkeypatch):
+    """At ten million lines the lines take gigabytes: the run frees them once the engine has coded them,
+    before its histories and models (the offer stage's peak) and before the offers are scored."""
     import gc
     import weakref
 
-    from crm_core.recommend.engine import PreparedEngine
+    import crm_core.recommend.engine as engine
     from crm_core.store import frames
 
     db, ws = shop
-    lines, alive_when_scoring = [], []
-    read, score = frames.read_transactions, PreparedEngine.offers
+    lines, alive = [], []
+    read, history_as_of, score = frames.read_transactions, engine.history_as_of, engine.PreparedEngine.offers
 
     def reading(*args, **kwargs):
         tx = read(*args, **kwargs)
         lines.append(weakref.ref(tx))
         return tx
 
-    def scoring(self, **kwargs):
-        gc.collect()
-        alive_when_scoring.append(lines[0]() is not None)
-        return score(self, **kwargs)
+    def alive_then(step, function):
+        def call(*args, **kwargs):
+            gc.collect()
+            alive.append((step, lines[0]() is not None))
+            return function(*args, **kwargs)
+        return call
 
     monkeypatch.setattr(frames, "read_transactions", reading)
-    monkeypatch.setattr(PreparedEngine, "offers", scoring)
+    monkeypatch.setattr(engine, "history_as_of", alive_then("history", history_as_of))
+    monkeypatch.setattr(engine.PreparedEngine, "offers", alive_then("offers", score))
     result = run_pipeline(db, ws, ANALYST, Config(), contact_date=dt.date(2024, 4, 1))
-    assert len(lines) == 1 and alive_when_scoring and not any(alive_when_scoring)
+    assert len(lines) == 1 and {step for step, _ in alive} == {"history", "offers"}
+    assert not any(is_alive for _, is_alive in alive), alive
     assert len(result.offers) and result.meta["counts"]["transactions"] > 0
