@@ -123,8 +123,8 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
     as_of = as_of or default_as_of(tx)
     check_as_of(tx, as_of, config.pipeline.as_of_margin_days)
     contact_date = contact_date or today_in(workspace)
-    customers_master, customers_at_contact = frames.read_customers_at(db, workspace.id, [as_of, contact_date])
-    inputs = {"tx": tx, "customers_master": customers_master, "customers_at_contact": customers_at_contact,
+    master, at_contact = frames.read_customers_at(db, workspace.id, [as_of, contact_date])
+    inputs = {"tx": tx, "customers_master": master, "customers_at_contact": at_contact,
               "products": frames.read_products(db, workspace.id), "holdings": frames.read_holdings(db, workspace.id),
               "previous_exports": read_exported_offers(db, workspace.id)}
     data_hash = frames.data_hash(tx)
@@ -137,7 +137,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
         policy_name=policy.name, policy_version=policy.version, config_json=config.to_dict(),
         config_hash=config.hash, data_hash=data_hash, created_by=actor.username, settings_version=settings_version))
     lines = int(len(tx))
-    del tx  # compute_run takes the lines out of `inputs` and lets them go once they are coded and summarised
+    del tx, master, at_contact  # compute_run takes the lines out of `inputs` and lets them go once coded
     try:
         result = compute_run(inputs, as_of=as_of, contact_date=contact_date, config=config, policy=policy,
                              stage=stage, timings=timings)

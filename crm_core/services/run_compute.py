@@ -30,10 +30,11 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
 
     Args:
         inputs: ``tx``, ``customers_master`` (as of ``as_of``), ``customers_at_contact`` (consent
-            as of ``contact_date``), ``products``, ``holdings``, ``previous_exports``. ``tx`` is taken
-            out of the dict: the lines are let go once the offer engine has coded them and the gate's
-            purchase history is summarised (gigabytes at ten million lines), so a caller that keeps no
-            other reference to them frees them before the offers are scored.
+            as of ``contact_date``), ``products``, ``holdings``, ``previous_exports``. ``tx`` and
+            ``customers_master`` are taken out of the dict: the lines are let go once the offer engine
+            has coded them and the gate's purchase history is summarised (gigabytes at ten million
+            lines), the customers once they are clustered; a caller that keeps no other reference to
+            them frees them before the offers are scored.
         stage: ``stage(name, message)`` reports a stage's start and returns its start time.
         timings: stage name -> seconds, filled in here.
     Returns:
@@ -47,8 +48,10 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
 
     t0 = stage("segments", "Scoring RFM segments, clustering, fitting value models")
     seg = segment_customers(features, config.segment,
-                            extra=_extra_features(inputs["customers_master"], holdings, as_of))
+                            extra=_extra_features(inputs.pop("customers_master"), holdings, as_of))
     customers = features.join(seg.customers, how="left")
+    clusters, seg_params, seg_reasons = seg.clusters, seg.params, list(seg.reasons)
+    del features, seg  # both are in `customers` now (a few hundred MB at a million customers)
     timings["segments"] = time.perf_counter() - t0
 
     release_freed()  # what clustering and the value models freed, before the offer engine's peak
@@ -66,7 +69,7 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     offerable_products = int(engine.offerable.sum())
     # The prepared engine (the coded lines, the history, the item model) is not needed to judge the offers:
     # freed before the audit, whose facts are the run's other big allocation (gigabytes at 10M lines).
-    del engine, calibration, features
+    del engine, calibration
     release_freed()
     timings["offers"] = time.perf_counter() - t0
 
@@ -78,8 +81,8 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     quality = run_quality(offers, customers_in_run=customers.index, offerable_products=offerable_products,
                           config=config.gate)
     timings["audit"] = time.perf_counter() - t0
-    params = {**seg.params, "offers_model": offers_model, "notes": list(seg.reasons) + offers_model["notes"]}
-    return {"customers": customers, "offers": offers, "clusters": _cluster_rows(seg.clusters),
+    params = {**seg_params, "offers_model": offers_model, "notes": seg_reasons + offers_model["notes"]}
+    return {"customers": customers, "offers": offers, "clusters": _cluster_rows(clusters),
             "params": params, "quality": quality}
 
 

@@ -142,7 +142,8 @@ def test_a_second_session_pressing_run_during_a_run_is_refused_and_one_run_is_ma
 
 def test_the_lines_are_let_go_before_the_engine_builds_its_models(shop, monkeypatch):
     """At ten million lines the lines take gigabytes: the run frees them once the engine has coded them,
-    before its histories and models (the offer stage's peak) and before the offers are scored."""
+    before its histories and models (the offer stage's peak) and before the offers are scored; the
+    customers as of the as-of date are let go once clustered."""
     import gc
     import weakref
 
@@ -150,25 +151,32 @@ def test_the_lines_are_let_go_before_the_engine_builds_its_models(shop, monkeypa
     from crm_core.store import frames
 
     db, ws = shop
-    lines, alive = [], []
-    read, history_as_of, score = frames.read_transactions, engine.history_as_of, engine.PreparedEngine.offers
+    lines, masters, alive = [], [], []
+    read, read_at = frames.read_transactions, frames.read_customers_at
+    history_as_of, score = engine.history_as_of, engine.PreparedEngine.offers
 
     def reading(*args, **kwargs):
         tx = read(*args, **kwargs)
         lines.append(weakref.ref(tx))
         return tx
 
+    def reading_customers(*args, **kwargs):
+        at_dates = read_at(*args, **kwargs)
+        masters.append(weakref.ref(at_dates[0]))  # as of the as-of date: only the clustering reads it
+        return at_dates
+
     def alive_then(step, function):
         def call(*args, **kwargs):
             gc.collect()
-            alive.append((step, lines[0]() is not None))
+            alive.append((step, lines[0]() is not None or (step == "offers" and masters[0]() is not None)))
             return function(*args, **kwargs)
         return call
 
     monkeypatch.setattr(frames, "read_transactions", reading)
+    monkeypatch.setattr(frames, "read_customers_at", reading_customers)
     monkeypatch.setattr(engine, "history_as_of", alive_then("history", history_as_of))
     monkeypatch.setattr(engine.PreparedEngine, "offers", alive_then("offers", score))
     result = run_pipeline(db, ws, ANALYST, Config(), contact_date=dt.date(2024, 4, 1))
-    assert len(lines) == 1 and {step for step, _ in alive} == {"history", "offers"}
+    assert len(lines) == len(masters) == 1 and {step for step, _ in alive} == {"history", "offers"}
     assert not any(is_alive for _, is_alive in alive), alive
     assert len(result.offers) and result.meta["counts"]["transactions"] > 0
