@@ -61,26 +61,20 @@ class PurchaseHistory:
 
     def facts(self, cust_ids: pa.Array, oc: np.ndarray, prod_ids: pa.Array, op: np.ndarray) -> dict:
         """The history facts of offers (see :func:`history_facts`), aligned with ``oc``/``op``."""
-        cust = positions(cust_ids, self.customer_ids)[oc]  # each offer's customer among the summary's
+        cust = positions(cust_ids, self.customer_ids)[oc]  # each offer's customer among the summary's (-1: none)
         prod = positions(prod_ids, self.product_ids)
-        seen = cust >= 0
-        at = np.where(seen, cust, 0)
-
-        def per_customer(values: np.ndarray, missing) -> np.ndarray:
-            if len(values) == 0:
-                return np.full(len(oc), missing, dtype=np.result_type(values.dtype, np.asarray(missing).dtype))
-            return np.where(seen, values[at], missing)
-
-        offered = np.where(prod >= 0, prod, 0)  # per-product arrays hold at least one slot
-        repurchase = np.where(prod >= 0, self.repurchase_days[offered], self.settings[0])
-        price = np.where(prod >= 0, self.sales_price[offered], np.nan)
-        wanted = np.where(seen & (prod[op] >= 0), cust * max(len(self.product_ids), 1) + prod[op], -1)
-        return {"basket": per_customer(self.basket, np.nan), "purchases": per_customer(self.purchases, 0),
-                "days_since_first": self.as_day - per_customer(self.first_sale, np.nan),
-                "days_since_last_line": self.as_day - per_customer(self.last_line, np.nan),
-                "repurchase_days": repurchase[op],
+        wanted = np.where((cust >= 0) & (prod[op] >= 0), cust * max(len(self.product_ids), 1) + prod[op], -1)
+        return {"basket": _at(self.basket, cust, np.nan), "purchases": _at(self.purchases, cust, 0),
+                "days_since_first": self.as_day - _at(self.first_sale, cust, np.nan),
+                "days_since_last_line": self.as_day - _at(self.last_line, cust, np.nan),
+                "repurchase_days": _at(self.repurchase_days, prod, self.settings[0])[op],
                 "days_since_bought": self.as_day - lookup(self.pair_keys, self.pair_last, wanted),
-                "_sales_price": price}
+                "_sales_price": _at(self.sales_price, prod, np.nan)}
+
+
+def _at(values: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
+    """``values[codes]``, ``missing`` where the code is -1 (the appended last slot)."""
+    return np.append(values, missing)[codes]
 
 
 def summarise_history(tx: pd.DataFrame, as_day: int, config: GateConfig) -> PurchaseHistory:
