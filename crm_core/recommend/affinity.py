@@ -20,6 +20,7 @@ from scipy.linalg import lapack
 from crm_core.errors import ModelNotFitted
 
 _CHUNK_CELLS = 8_000_000  # customers x products scored at once (~32 MB of float32)
+_CHUNK_CUSTOMERS = 16_384  # and their candidates: ~6 kB per customer, ~100 MB a block whatever the catalog
 
 
 class ItemItemModel:
@@ -65,8 +66,8 @@ class ItemItemModel:
             raise ModelNotFitted("ItemItemModel.fit() must run before scoring.")
 
     def block_size(self) -> int:
-        """Customers to score at once so that a block of scores stays near 32 MB."""
-        return max(1024, _CHUNK_CELLS // max(len(self.items_), 1))
+        """Customers to score at once: a block's scores stay near 32 MB and its candidates near 100 MB."""
+        return min(max(1024, _CHUNK_CELLS // max(len(self.items_), 1)), _CHUNK_CUSTOMERS)
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         """Dense (rows x model products) float32 affinity of the customers ``rows`` for every model product."""

@@ -81,10 +81,12 @@ class PreparedEngine:
     def with_config(self, config: RecommendConfig) -> "PreparedEngine":
         """The same prepared engine scoring with ``config`` (only settings used at scoring time may differ).
 
-        The learning data is dropped: it is needed only to calibrate, and at a million
-        customers it holds a second history in memory.
+        The learning data and the coded sales lines are dropped (the codes of the
+        customers and products stay): they are needed only to build the models and
+        calibrate, and at a million customers they hold a second history and
+        hundreds of MB of lines in memory. Scoring reads the history.
         """
-        return dataclasses.replace(self, config=config, learning=None)
+        return dataclasses.replace(self, config=config, learning=None, lines=self.lines.without_sales())
 
     @property
     def offerable(self) -> np.ndarray:
@@ -223,6 +225,19 @@ def ranking_tables(history: History, catalog: pd.DataFrame, offerable: np.ndarra
 
 
 @dataclass(frozen=True)
+class SalesCatalog:
+    """The catalog of the lines on or before the as-of date, and what :func:`code_sales` reuses of its making.
+
+    ``product_text`` is ``factorize_text`` of those lines' product ids; ``notes``
+    say what the catalog lacked (no catalog, no margins).
+    """
+
+    catalog: pd.DataFrame
+    product_text: tuple | None
+    notes: list[str]
+
+
+@dataclass(frozen=True)
 class CodedSales:
     """The catalog and the lines in integer codes: all :func:`prepare_coded` needs of the transactions."""
 
@@ -238,17 +253,15 @@ def prepare(tx: pd.DataFrame, features: pd.DataFrame | None, products: pd.DataFr
                          config=config)
 
 
-def code_sales(tx: pd.DataFrame, products: pd.DataFrame | None, holdings: pd.DataFrame | None, *,
-               as_of: dt.date, config: RecommendConfig) -> CodedSales:
-    """The first half of :func:`prepare`: the catalog and the lines (on or before ``as_of``) in codes.
+def sales_catalog(tx: pd.DataFrame, products: pd.DataFrame | None, holdings: pd.DataFrame | None, *,
+                  as_of: dt.date, config: RecommendConfig) -> SalesCatalog:
+    """The catalog of the lines on or before ``as_of``: the only use of their names and categories.
 
-    A run codes the lines, lets the transactions frame go (gigabytes at ten
-    million lines), then builds the models with :func:`prepare_coded`.
+    A run builds it, deletes ``product_name`` and ``category`` from the lines
+    it owns (hundreds of MB at ten million lines), then codes the lines with
+    :func:`code_sales` given this catalog.
     """
-    day = day_number(as_of)
-    latest = pd.to_datetime(tx["invoice_date"]).max() if len(tx) else pd.NaT
-    if pd.notna(latest) and day_number(latest) > day:  # rows after the as-of date are ignored
-        tx = tx.loc[day_numbers(tx["invoice_date"], missing=-10**6) <= day]
+    tx = _up_to(tx, as_of)
     notes: list[str] = []
     hold = holdings if holdings is not None and len(holdings) else None
     product_text = factorize_text(tx["product_id"]) if "product_id" in tx.columns else None
@@ -260,7 +273,34 @@ def code_sales(tx: pd.DataFrame, products: pd.DataFrame | None, holdings: pd.Dat
     if not np.isfinite(catalog["margin_rate"].to_numpy(dtype=float)).any():
         notes.append("No margins: the profit component is left out and the other weights renormalised.")
     release_freed(collect=False)  # the catalog's group-bys over every line, before the lines are coded
-    return CodedSales(catalog, code_lines(tx, catalog.index, hold, product_text), notes)
+    return SalesCatalog(catalog, product_text, notes)
+
+
+def code_sales(tx: pd.DataFrame, products: pd.DataFrame | None, holdings: pd.DataFrame | None, *,
+               as_of: dt.date, config: RecommendConfig, catalog: SalesCatalog | None = None) -> CodedSales:
+    """The first half of :func:`prepare`: the catalog and the lines (on or before ``as_of``) in codes.
+
+    A run codes the lines, lets the transactions frame go (gigabytes at ten
+    million lines), then builds the models with :func:`prepare_coded`.
+
+    Args:
+        catalog: ``sales_catalog`` of the same lines, products, holdings, date and
+            settings when already built (then ``tx`` needs no names or categories).
+    """
+    if catalog is None:
+        catalog = sales_catalog(tx, products, holdings, as_of=as_of, config=config)
+    hold = holdings if holdings is not None and len(holdings) else None
+    lines = code_lines(_up_to(tx, as_of), catalog.catalog.index, hold, catalog.product_text)
+    return CodedSales(catalog.catalog, lines, list(catalog.notes))
+
+
+def _up_to(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The lines on or before ``as_of`` (``tx`` itself when none is later)."""
+    day = day_number(as_of)
+    latest = pd.to_datetime(tx["invoice_date"]).max() if len(tx) else pd.NaT
+    if pd.notna(latest) and day_number(latest) > day:  # rows after the as-of date are ignored
+        return tx.loc[day_numbers(tx["invoice_date"], missing=-10**6) <= day]
+    return tx
 
 
 def prepare_coded(coded: CodedSales, features: pd.DataFrame | None, *, as_of: dt.date,

@@ -88,6 +88,14 @@ class CodedLines:
     amounts: LineAmounts
     holdings: pd.DataFrame
 
+    def without_sales(self) -> "CodedLines":
+        """The same codes and holdings with no sales lines or amounts: all that scoring from a history
+        needs (the lines take hundreds of MB at ten million)."""
+        none, codes = np.zeros(0, np.int32), np.zeros(0, np.int64)
+        return CodedLines(self.customers, self.products,
+                          _sorted_sales(none, none, none, codes, len(self.customers), len(self.products)),
+                          LineAmounts(none, none, np.zeros(0)), self.holdings)
+
 
 def code_lines(tx: pd.DataFrame, products: pd.Index, holdings: pd.DataFrame | None,
                product_text: tuple | None = None) -> CodedLines:

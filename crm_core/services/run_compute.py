@@ -20,7 +20,7 @@ from crm_core.gate.codes import day_number
 from crm_core.holdings import held_on
 from crm_core.memory import release_freed
 from crm_core.recommend.calibration import calibrate, calibration_budget
-from crm_core.recommend.engine import code_sales, prepare_coded
+from crm_core.recommend.engine import code_sales, prepare_coded, sales_catalog
 from crm_core.segment import segment_customers
 
 
@@ -56,7 +56,12 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
 
     release_freed()  # what clustering and the value models freed, before the offer engine's peak
     t0 = stage("offers", "Choosing scenarios and scoring next best offers")
-    coded = code_sales(tx, products, holdings, as_of=as_of, config=config.recommend)
+    catalog = sales_catalog(tx, products, holdings, as_of=as_of, config=config.recommend)
+    for described in ("product_name", "category"):  # in the catalog now, and nothing else reads them
+        if described in tx.columns:
+            del tx[described]
+    coded = code_sales(tx, products, holdings, as_of=as_of, config=config.recommend, catalog=catalog)
+    del catalog
     del tx  # coded for the engine and summarised for the gate: nothing reads the lines any more
     release_freed()  # before the engine's histories and models, the stage's biggest allocation
     engine = prepare_coded(coded, customers, as_of=as_of, config=config.recommend)
@@ -78,6 +83,7 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
                         holdings=holdings, previous_exports=inputs["previous_exports"], as_of=as_of,
                         contact_date=contact_date, config=config.gate)
     offers = gate_offers(offers, facts, config.gate, policy)
+    del facts  # in the gated offers now (hundreds of MB at three million offers)
     quality = run_quality(offers, customers_in_run=customers.index, offerable_products=offerable_products,
                           config=config.gate)
     timings["audit"] = time.perf_counter() - t0

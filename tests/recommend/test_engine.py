@@ -161,3 +161,37 @@ def test_stored_explanations_render_as_the_engine_wrote_them(scenario_world):
     assert len(offers) > 0
     rendered = render_explanations(offers["explanation_code"].tolist(), offers["explanation_params"].tolist(), 3)
     assert rendered == offers["explanation"].tolist()
+
+
+def test_a_catalog_built_first_codes_the_same_lines_without_their_names(scenario_world):
+    """A run builds the catalog, deletes the lines' names and categories (hundreds of MB at ten million
+    lines), then codes the lines: the same catalog, names, families and codes as coding the whole frame."""
+    from crm_core.recommend.engine import code_sales, sales_catalog
+
+    later = make_tx([("NEW", "f1", "2024-07-05", "KITE", 500.0, "Toys")])  # after the as-of date
+    tx = pd.concat([scenario_world, later], ignore_index=True)
+    cfg = RecommendConfig()
+    whole = code_sales(tx, None, None, as_of=AS_OF, config=cfg)
+    catalog = sales_catalog(tx, None, None, as_of=AS_OF, config=cfg)
+    bare = tx.drop(columns=["product_name", "category"])
+    split = code_sales(bare, None, None, as_of=AS_OF, config=cfg, catalog=catalog)
+    assert whole.catalog.loc["SOAP", "name"] == "Name SOAP" and "KITE" not in whole.catalog.index
+    pd.testing.assert_frame_equal(split.catalog, whole.catalog)
+    assert split.notes == whole.notes and any("family = category" in n for n in split.notes)
+    assert list(split.lines.customers) == list(whole.lines.customers)
+    for name in ("c", "p", "day", "inv", "run_start"):
+        assert np.array_equal(getattr(split.lines.sales, name), getattr(whole.lines.sales, name)), name
+    assert np.array_equal(split.lines.amounts.amount, whole.lines.amounts.amount)
+
+
+def test_an_engine_set_to_score_holds_no_sales_lines_and_offers_the_same(scenario_world):
+    """Scoring reads the history: the engine a run scores with lets go of the coded lines (and the
+    learning data), hundreds of MB at ten million lines, and offers exactly what the full engine does."""
+    full = prepare(scenario_world, None, None, None, as_of=AS_OF, config=RecommendConfig())
+    scoring = full.with_config(full.config)
+    assert len(full.lines.sales) > 0 and full.learning is not None
+    assert len(scoring.lines.sales) == 0 and len(scoring.lines.amounts.amount) == 0 and scoring.learning is None
+    assert list(scoring.lines.customers) == list(full.lines.customers)
+    assert list(scoring.lines.products) == list(full.lines.products)
+    assert scoring.offers().to_csv(index=False) == full.offers().to_csv(index=False)
+    assert scoring.info() == full.info()

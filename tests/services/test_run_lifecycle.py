@@ -180,3 +180,29 @@ def test_the_lines_are_let_go_before_the_engine_builds_its_models(shop, monkeypa
     assert len(lines) == len(masters) == 1 and {step for step, _ in alive} == {"history", "offers"}
     assert not any(is_alive for _, is_alive in alive), alive
     assert len(result.offers) and result.meta["counts"]["transactions"] > 0
+
+
+def test_the_lines_names_and_categories_are_let_go_once_the_catalog_has_them(shop, monkeypatch):
+    """The names and categories of ten million lines take ~400 MB, and only the catalog reads them:
+    they are deleted from the lines before the lines are coded, at the offer stage's first peak."""
+    import crm_core.recommend.engine as engine
+
+    db, ws = shop
+    coded_columns, catalogs = [], []
+    code_lines, build_catalog = engine.code_lines, engine.build_catalog
+
+    def coding(tx, *args, **kwargs):
+        coded_columns.append(set(tx.columns))
+        return code_lines(tx, *args, **kwargs)
+
+    def cataloguing(tx, *args, **kwargs):
+        catalogs.append(build_catalog(tx, *args, **kwargs))
+        return catalogs[-1]
+
+    monkeypatch.setattr(engine, "code_lines", coding)
+    monkeypatch.setattr(engine, "build_catalog", cataloguing)
+    result = run_pipeline(db, ws, ANALYST, Config(), contact_date=dt.date(2024, 4, 1))
+    assert len(coded_columns) == len(catalogs) == 1
+    assert {"customer_id", "product_id", "invoice_date"} <= coded_columns[0]
+    assert not coded_columns[0] & {"product_name", "category"}
+    assert catalogs[0]["name"].notna().all() and len(result.offers)
