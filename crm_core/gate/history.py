@@ -82,6 +82,7 @@ def summarise_history(tx: pd.DataFrame, as_day: int, config: GateConfig) -> Purc
     when, missing = day_numbers(tx["invoice_date"])
     keep = ~missing & (when <= as_day)  # masks, not a copy of ten million lines
     day = np.where(keep, when, 0).astype(np.int64)
+    del when, missing  # each step lets go of what it no longer needs: a few hundred MB at ten million lines
     tc, customer_ids = encode(tx["customer_id"])
     tp, product_ids = encode(tx["product_id"])
     C, P = len(customer_ids), max(len(product_ids), 1)
@@ -92,9 +93,19 @@ def summarise_history(tx: pd.DataFrame, as_day: int, config: GateConfig) -> Purc
 
     invoice = arrow(tx["invoice_id"]) if "invoice_id" in tx.columns else None
     cust = _customer_facts(np.where(keep, tc, -1), day, sale, amount, invoice, C, lo, span)
+    del invoice
+
+    unit = tx["unit_price"].to_numpy(dtype=float, na_value=np.nan) if "unit_price" in tx.columns else amount * np.nan
+    qty = tx["quantity"].to_numpy(dtype=float, na_value=np.nan) if "quantity" in tx.columns else amount * np.nan
+    w = sale & (tp >= 0) & (day > as_day - config.price_window_days)
+    sales_price = _median_unit_price(unit[w], qty[w], amount[w], tp[w], P)
+    del unit, qty, amount
 
     w = sale & (tc >= 0) & (tp >= 0)
-    pair, first, last, count = _pair_days(tc[w] * P + tp[w], day[w] - lo, span)
+    key, offset = tc[w] * P + tp[w], day[w] - lo
+    del tc, tp, day, w, sale, keep
+    pair, first, last, count = _pair_days(key, offset, span)
+    del key, offset
     rhythm = np.full(P, np.nan)
     repeat = count >= 2
     if repeat.any():  # a product's usual interval: median over customers who bought it on >= 2 days
@@ -103,15 +114,10 @@ def summarise_history(tx: pd.DataFrame, as_day: int, config: GateConfig) -> Purc
         # is unchanged, and a message never reads "28 days ago, within a window of 28 days".
         rhythm = np.ceil(median_by(pair[repeat] % P, interval, P))
     default = float(config.default_repurchase_days)
-
-    unit = tx["unit_price"].to_numpy(dtype=float, na_value=np.nan) if "unit_price" in tx.columns else amount * np.nan
-    qty = tx["quantity"].to_numpy(dtype=float, na_value=np.nan) if "quantity" in tx.columns else amount * np.nan
-    w = sale & (tp >= 0) & (day > as_day - config.price_window_days)
     return PurchaseHistory(
         as_day=as_day, customer_ids=customer_ids, basket=cust["basket"], purchases=cust["purchases"],
         first_sale=cust["first"], last_line=cust["last"], product_ids=product_ids,
-        repurchase_days=np.where(np.isfinite(rhythm), rhythm, default),
-        sales_price=_median_unit_price(unit[w], qty[w], amount[w], tp[w], P),
+        repurchase_days=np.where(np.isfinite(rhythm), rhythm, default), sales_price=sales_price,
         pair_keys=pair, pair_last=(last + lo).astype(float), settings=_settings(config))
 
 
@@ -197,7 +203,10 @@ def _pair_days(pair: np.ndarray, offset: np.ndarray, span: int):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty
     if pair.max() < (2 ** 62) // span:  # one int64 key per (pair, day), sorted once
-        both = sorted_unique(pair * span + offset)
+        key = pair * span
+        key += offset
+        both = sorted_unique(key)
+        del key
         p, d = both // span, both % span
     else:
         both = pd.DataFrame({"p": pair, "d": offset}).drop_duplicates().sort_values(["p", "d"])
