@@ -59,7 +59,7 @@ BEHAVIOUR_COLUMNS = (
     "mean_interpurchase_days",
 )
 _NO_DAY = np.iinfo(np.int64).max  # NaT: never on or before as_of
-_DENSE_CELLS = 1 << 27  # bitmap cells per block of customers in a distinct count (128 MB of bools)
+_DENSE_CELLS = 1 << 25  # bitmap cells per block of customers in a distinct count (32 MB of bools)
 _DENSE_MAX_KEYS = 512  # above this many distinct second keys (e.g. days), hashing pairs is faster
 
 
@@ -267,13 +267,10 @@ def _count_distinct(codes: np.ndarray, keys: np.ndarray, n: int, n_keys: int) ->
     block = max(1, _DENSE_CELLS // n_keys)  # customers per bitmap
     if n <= block:
         return _dense_count(codes, keys, n, n_keys)
-    blocks = codes // block
-    order = np.argsort(blocks.astype(np.uint16), kind="stable")  # radix sort: linear
-    bounds = np.searchsorted(blocks[order], np.arange(0, -(-n // block) + 1))
     out = np.zeros(n, dtype=np.int64)
-    for b in range(len(bounds) - 1):  # a handful of blocks, not customers
-        rows = order[bounds[b]:bounds[b + 1]]
-        lo, hi = b * block, min(n, (b + 1) * block)
+    for lo in range(0, n, block):  # a handful of blocks, not customers; one pass each, no sort of the lines
+        hi = min(n, lo + block)
+        rows = np.flatnonzero((codes >= lo) & (codes < hi))
         out[lo:hi] = _dense_count(codes[rows] - lo, keys[rows], hi - lo, n_keys)
     return out
 
@@ -281,7 +278,9 @@ def _count_distinct(codes: np.ndarray, keys: np.ndarray, n: int, n_keys: int) ->
 def _dense_count(codes, keys, size, n_keys) -> np.ndarray:
     """Distinct keys per code through a size x n_keys bitmap."""
     seen = np.zeros(size * n_keys, dtype=bool)
-    seen[codes * n_keys + keys] = True
+    cell = codes * n_keys
+    cell += keys  # in place: one temporary the size of the lines, not two
+    seen[cell] = True
     return seen.reshape(size, n_keys).sum(axis=1, dtype=np.int64)
 
 
