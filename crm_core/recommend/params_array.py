@@ -125,12 +125,14 @@ class ParamsArray(ExtensionArray):
             if fill_value is not None:  # a dict to put where -1: rare, through Python
                 return ParamsArray._from_sequence(take(np.asarray(self, dtype=object), positions, allow_fill=True,
                                                        fill_value=fill_value))
-            gathered = self._texts.take(pa.array(np.where(missing, 0, positions), mask=missing))
-            return ParamsArray(gathered)
+            kept = np.flatnonzero(~missing)
+            at = np.zeros(len(positions), dtype=np.int64)
+            at[kept] = np.arange(len(kept))
+            return ParamsArray(_gather(self._texts, positions[kept]).take(pa.array(at, mask=missing)))
         positions = np.where(positions < 0, positions + len(self), positions)
         if len(positions) and (positions.min() < 0 or positions.max() >= len(self)):
             raise IndexError("take: position out of bounds")
-        return ParamsArray(self._texts.take(pa.array(positions)))
+        return ParamsArray(_gather(self._texts, positions))
 
     def copy(self) -> "ParamsArray":
         return ParamsArray(self._texts)  # Arrow arrays are immutable: sharing them is a copy
@@ -141,3 +143,19 @@ class ParamsArray(ExtensionArray):
 
     def _formatter(self, boxed: bool = False):
         return repr
+
+
+def _gather(texts: pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
+    """``texts[positions]``, chunk by chunk: Arrow's take on a chunked array joins all the chunks first
+    (a run's offers are one chunk per block of customers: half a gigabyte copied for every batch stored)."""
+    if texts.num_chunks <= 1 or len(positions) == 0:
+        return texts.take(pa.array(positions, pa.int64())).combine_chunks()
+    starts = np.cumsum([0] + [len(chunk) for chunk in texts.chunks])
+    chunk_of = np.searchsorted(starts, positions, side="right") - 1
+    order = np.argsort(chunk_of, kind="stable")
+    bounds = np.searchsorted(chunk_of[order], np.arange(texts.num_chunks + 1))
+    parts = [texts.chunk(k).take(pa.array(positions[order[bounds[k]:bounds[k + 1]]] - starts[k]))
+             for k in range(texts.num_chunks) if bounds[k + 1] > bounds[k]]
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return pa.concat_arrays(parts).take(pa.array(inverse))

@@ -95,3 +95,21 @@ def test_explain_parameters_equal_the_sentence_inputs():
     assert params[2] == {"product": "Spoon", "window_orders": 900, "window_days": 90, "scenario": "CROSS_SELL",
                          "primary_scenario": "CROSS_SELL", "filled": False, "match_pct": 10}
     assert "filled from UPSELL" in out["explanation"].iloc[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 4), min_size=1, max_size=5), data=st.data())
+def test_take_across_chunks_gathers_each_row_in_order(sizes, data):
+    """A run's offers hold one chunk per block of customers; taking rows gathers chunk by chunk (Arrow's own
+    take joins every chunk first) and must give the rows asked for, in that order, -1 filling with None."""
+    rows = [DICTS[i % len(DICTS)] for i in range(sum(sizes))]
+    texts = [t if isinstance(d, dict) else None for t, d in zip(json_records(rows), rows)]
+    edges = np.cumsum([0, *sizes])
+    chunks = [pa.array(texts[a:b], pa.large_string()) for a, b in zip(edges[:-1], edges[1:])]
+    array = ParamsArray(pa.chunked_array(chunks, pa.large_string()))
+    n = len(rows)
+    if n:
+        positions = data.draw(st.lists(st.integers(-n, n - 1), max_size=12))
+        assert array.take(positions).tolist() == [rows[p] for p in positions]
+    filled = data.draw(st.lists(st.integers(-1, n - 1), max_size=12))
+    assert array.take(filled, allow_fill=True).tolist() == [None if p == -1 else rows[p] for p in filled]
