@@ -7,7 +7,7 @@ what the whole file needs (two 64-bit hashes per line for ``duplicate_row``,
 the customers' keys); reading the file whole as Python strings, as the
 importer did before, costs about 1.2 KB per line (measured: 318 MB for 60k
 lines, 540 MB for 240k). SQLite's own page cache, which fills with the table
-while its indexes are built (capped at 256 MB in production), is capped
+while its indexes are built (capped at 64 MB in production), is capped
 small here so the test sees what the importer holds.
 """
 
