@@ -21,6 +21,7 @@ from crm_core.errors import ModelNotFitted
 
 _CHUNK_CELLS = 8_000_000  # customers x products scored at once (~32 MB of float32)
 _CHUNK_CUSTOMERS = 16_384  # and their candidates: ~6 kB per customer, ~100 MB a block whatever the catalog
+_PAIR_BLOCK_ROWS = 1 << 15  # customers whose product pairs are counted at once (~80 MB of pairs)
 
 
 class ItemItemModel:
@@ -135,7 +136,7 @@ def _cooccurrence(X: sp.csr_matrix) -> np.ndarray:
     if int((lengths.astype(np.int64) ** 2).sum()) > 400_000_000 or m > 46_000:
         return (X.T @ X).toarray()
     counts = np.zeros(m * m, dtype=np.int64)
-    step = 1 << 17
+    step = _PAIR_BLOCK_ROWS
     for lo in range(0, X.shape[0], step):  # blocks of rows bound the memory of the pairs
         hi = min(X.shape[0], lo + step)
         start, stop = X.indptr[lo], X.indptr[hi]

@@ -40,6 +40,16 @@ def test_cooccurrence_counts_customers_who_bought_both():
     assert np.array_equal(_cooccurrence(X), (X.T @ X).toarray())
 
 
+def test_cooccurrence_counted_in_blocks_of_customers_is_the_same(monkeypatch):
+    import crm_core.recommend.affinity as affinity
+
+    X = sp.random(400, 25, density=0.2, format="csr", random_state=4, dtype=np.float32)
+    X.data[:] = 1.0
+    X.sort_indices()
+    monkeypatch.setattr(affinity, "_PAIR_BLOCK_ROWS", 7)  # 58 blocks, the last one short
+    assert np.array_equal(_cooccurrence(X), (X.T @ X).toarray())
+
+
 def _reference_top(customer, family, product, score, top_n):
     """The definition: sort by customer, score (desc), product; first of each family; first top_n."""
     order = np.lexsort((product, -score, customer))
