@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
@@ -25,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from crm_core.segment.settings import ClusterConfig
 
 _SMALL = 50_000  # up to this many rows a single thread fits faster than several
+_SILHOUETTE_MB = 32  # distances held at once by the silhouette (scikit-learn would hold 5,000 x 5,000: 200 MB)
 
 # Behaviour features used when present (extra columns such as age, n_holdings, balance are added).
 CLUSTER_FEATURES = (
@@ -155,7 +157,8 @@ def _choose_k(X: np.ndarray, config: ClusterConfig, rng: np.random.Generator, n_
         labels = _fit_predict(Xs, k, config, np.random.default_rng(config.seed))
         if len(np.unique(labels[sil_idx])) < 2:
             continue
-        scores[k] = round(float(silhouette_score(Xs[sil_idx], labels[sil_idx])), 6)
+        with config_context(working_memory=_SILHOUETTE_MB):  # row blocks of the distances, same result
+            scores[k] = round(float(silhouette_score(Xs[sil_idx], labels[sil_idx])), 6)
     if not scores:
         return min(config.k_min, n_distinct), scores
     best = max(scores.values())

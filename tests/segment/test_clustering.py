@@ -59,6 +59,19 @@ def test_auto_k_finds_the_three_groups():
     assert c.labels.iloc[-100:].nunique() == 1 and c.labels.iloc[-1] == 1
 
 
+def test_silhouettes_do_not_depend_on_the_memory_the_distances_get(monkeypatch):
+    """The silhouette's distances are computed a few rows at a time (scikit-learn would hold the whole
+    sample x sample matrix, 200 MB at 5,000): every k scores exactly as with the matrix held at once."""
+    import crm_core.segment.cluster as cluster
+
+    f = blobs()
+    config = ClusterConfig(k=None, k_min=2, k_max=6)
+    monkeypatch.setattr(cluster, "_SILHOUETTE_MB", 1024)  # the whole 600 x 600 matrix at once
+    whole = cluster_customers(f, config).silhouettes
+    monkeypatch.setattr(cluster, "_SILHOUETTE_MB", 0.01)  # a couple of rows per block
+    assert cluster_customers(f, config).silhouettes == whole and len(whole) == 5
+
+
 def test_hierarchical_on_a_sample_assigns_everyone():
     f = blobs(sizes=(600, 400, 200))
     c = cluster_customers(f, ClusterConfig(method="hierarchical", k=3, hierarchical_sample=150))
