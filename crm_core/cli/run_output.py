@@ -75,7 +75,7 @@ def _csv_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return neutralise_formulas(out)
 
 
-CSV_BATCH_ROWS = 250_000  # rows turned into CSV text at a time
+CSV_BATCH_ROWS = 50_000  # rows turned into CSV text at a time (~15 MB of text, a few copies of it)
 _QUOTE, _COMMA, _NEWLINE, _NOTHING = (pa.scalar(t, pa.large_string()) for t in ('"', ",", "\n", ""))
 
 

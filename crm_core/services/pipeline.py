@@ -168,6 +168,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
     except BaseException as exc:  # the page was left, Ctrl-C, shutdown: not an error, but the run did not finish
         finish_stopped(db, run_id, exc, _current_stage(timings))
         raise
+    release_freed()  # the stored rows' Python values and the database's caches, before the caller writes files
     progress(1.0, "Done")
     meta = {"run_id": run_id, "run_uuid": run_uuid, "as_of": as_of.isoformat(),
             "contact_date": contact_date.isoformat(), "policy": {"name": policy.name, "version": policy.version},
