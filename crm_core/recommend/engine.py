@@ -31,6 +31,7 @@ from crm_core.recommend.scoring import popularity_component, profit_component
 from crm_core.recommend.settings import RecommendConfig
 from crm_core.recommend.text_codes import as_arrow_text, factorize_text
 
+_RELEASE_EVERY = 4  # blocks scored between two hand-backs of freed memory (each stalls the other threads)
 ENGINE_OFFER_COLUMNS = ["customer_id", "rank", "product_id", "family", "scenario", "score", "affinity", "popularity",
                  "profit", "scenario_fit", "explanation_code", "explanation_params", "explanation",
                  "expected_revenue"]
@@ -117,18 +118,19 @@ class PreparedEngine:
         step = self.item_model.block_size()
         blocks = [rows[start:start + step] for start in range(0, len(rows), step)]
 
-        def block_offers(block_rows):
-            chosen = self._block_offers(block_rows, exclude_bought, ctx)
+        def block_offers(number):
+            chosen = self._block_offers(blocks[number], exclude_bought, ctx)
             frame = self._finish(chosen, ctx) if len(chosen["c"]) else None
             del chosen
-            release_freed(collect=False)  # a block's candidates, freed in this thread's heap
+            if number % _RELEASE_EVERY == _RELEASE_EVERY - 1:  # the blocks' candidates, freed in the threads' heaps
+                release_freed(collect=False)
             return frame
 
         if self.config.threads > 1 and len(blocks) > 1:
             with ThreadPoolExecutor(max_workers=self.config.threads) as pool:
-                frames = list(pool.map(block_offers, blocks))
+                frames = list(pool.map(block_offers, range(len(blocks))))
         else:
-            frames = [block_offers(b) for b in blocks]
+            frames = [block_offers(number) for number in range(len(blocks))]
         frames = [f for f in frames if f is not None]
         if not frames:
             return _empty_offers()
