@@ -33,8 +33,9 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
             as of ``contact_date``), ``products``, ``holdings``, ``previous_exports``. ``tx`` and
             ``customers_master`` are taken out of the dict: the lines are let go once the offer engine
             has coded them and the gate's purchase history is summarised (gigabytes at ten million
-            lines), the customers once they are clustered; a caller that keeps no other reference to
-            them frees them before the offers are scored.
+            lines; their ``product_name`` and ``category`` columns are deleted from the frame as soon
+            as the catalog is built), the customers once they are clustered; a caller that keeps no
+            other reference to them frees them before the offers are scored.
         stage: ``stage(name, message)`` reports a stage's start and returns its start time.
         timings: stage name -> seconds, filled in here.
     Returns:
