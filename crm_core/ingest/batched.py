@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from crm_core.auth import Actor
 from crm_core.errors import ValidationError
+from crm_core.one_ahead import one_ahead
 from crm_core.ingest.batch_record import close_batch, describe_format, import_report, loaded_batch, top_codes
 from crm_core.ingest.batches import BATCH_ROWS, RowBatch, csv_batches, frame_batches
 from crm_core.ingest.cells import SeenRows, Validated, ValidationContext
@@ -181,8 +182,9 @@ def store_batches(db, table: BatchedFile, scan: FileScan, mapping: dict, ctx: Va
         session.flush()
         with TransactionLoader(session, workspace_id=ws.id, batch_id=batch.id, non_merchandise=non_merch,
                                is_sqlite=db.is_sqlite, expected_rows=scan.rows) as loader:
-            for part in table.batches(batch_rows):
-                checked = validate(_as_table(table, part), mapping, ctx, formats=scan.formats, seen=seen)
+            checked_batches = (validate(_as_table(table, part), mapping, ctx, formats=scan.formats, seen=seen)
+                               for part in table.batches(batch_rows))
+            for checked in one_ahead(checked_batches):  # batch k+1 read and checked while batch k is stored
                 totals.add(checked)
                 if accept_rejects or not totals.over(config.reject_threshold, scan.rows + scan.rejects):
                     loader.add(checked.rows, load_log)

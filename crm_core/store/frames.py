@@ -93,8 +93,8 @@ def read_transactions(db, workspace_id: int) -> pd.DataFrame:
     factor = _minor_factor(db, workspace_id)
     ws = int(workspace_id)
     with db.engine.connect() as conn:  # one connection, one transaction: one consistent snapshot
-        customers = _fetch_all(conn, "SELECT id, customer_code FROM customers WHERE workspace_id = :ws", ws)
-        products = _fetch_all(conn, "SELECT id, product_code, name, family, is_merchandise FROM products "
+        customers = fetch_rows(conn, "SELECT id, customer_code FROM customers WHERE workspace_id = :ws", ws)
+        products = fetch_rows(conn, "SELECT id, product_code, name, family, is_merchandise FROM products "
                                     "WHERE workspace_id = :ws", ws)
         raw = None
         if conn.dialect.name == "sqlite":
@@ -107,7 +107,7 @@ def read_transactions(db, workspace_id: int) -> pd.DataFrame:
     return _canonical_transactions(raw, customers, products, factor)
 
 
-def _fetch_all(conn, sql: str, ws: int) -> list[tuple]:
+def fetch_rows(conn, sql: str, ws: int) -> list[tuple]:
     """All rows of a query as plain tuples (the DB-API cursor's, no Row objects)."""
     result = conn.execute(text(sql), {"ws": ws})
     cursor = getattr(result, "cursor", None)  # the DB-API cursor of a CursorResult: no Row object per row
@@ -285,7 +285,7 @@ def read_customers_at(db, workspace_id: int, dates: list[dt.date | None]) -> lis
     attr_sql = ("SELECT customer_id AS _pk, attribute, value, effective_from FROM customer_attributes "
                 "WHERE workspace_id = :ws")
     with db.engine.connect() as conn:
-        rows = _fetch_all(conn, "SELECT id, customer_code, first_name, last_name, email, phone, birth_date, "
+        rows = fetch_rows(conn, "SELECT id, customer_code, first_name, last_name, email, phone, birth_date, "
                                 "region, city, tags FROM customers WHERE workspace_id = :ws", ws)
         attrs = pd.read_sql_query(text(attr_sql), conn, params={"ws": ws})
     base = _customer_rows(rows)
