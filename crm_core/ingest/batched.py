@@ -170,7 +170,7 @@ def store_batches(db, table: BatchedFile, scan: FileScan, mapping: dict, ctx: Va
     fmt = describe_format(table, _formats_of(scan))
     stored_fmt = {**fmt, "currency": scan.currency.describe()} if scan.currency is not None else fmt
     totals, load_log, seen = _Totals(), IssueLog(), SeenRows()
-    with db.unit_of_work(check_foreign_keys=False) as session:
+    with db.unit_of_work(check_foreign_keys=False, bulk=True) as session:
         ws = target.existing or _workspace_in(session, target, scan)
         lock_workspace(session, ws.id)  # two imports of one file at once: the second sees the first
         if loaded_batch(db, ws.id, "transactions", content_hash, session=session) is not None:

@@ -146,7 +146,7 @@ def run_pipeline(db, workspace: WorkspaceInfo, actor: Actor, config: Config, *, 
         t0 = stage("persist", "Storing the run")
         counts = {"transactions": lines, "customers": int(len(result["customers"])),
                   "offers": int(len(result["offers"])), "clusters": int(len(result["clusters"]))}
-        with db.unit_of_work() as s:
+        with db.unit_of_work(bulk=True) as s:  # the log's copy into the file is left to a thread
             families = persist_run_results(s, workspace.id, run_id, result["customers"], result["offers"],
                                            result["clusters"], submitted_by=actor.username)
             timings["persist"] = time.perf_counter() - t0

@@ -9,7 +9,9 @@ rolls back on any error; on SQLite it takes the write lock up front
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -21,10 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_core.errors import ConfigError
 from crm_core.store.text_search import python_lower
 
+_log = logging.getLogger(__name__)
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "nextbest.db"
 ENV_URL = "NEXTBEST_DATABASE_URL"
 _IMMEDIATE = "nextbest_immediate"
 _CHECK_FOREIGN_KEYS = "nextbest_check_foreign_keys"
+_DEFER_CHECKPOINT = "nextbest_defer_checkpoint"
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a commit copies the log into the file past this many pages
 
 
 def default_url() -> str:
@@ -52,6 +57,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._checkpoints: list[threading.Thread] = []
 
     def _engine_args(self) -> dict:
         if self.is_sqlite:
@@ -77,18 +83,24 @@ class Database:
             cls._open.clear()
 
     @contextlib.contextmanager
-    def unit_of_work(self, *, check_foreign_keys: bool = True) -> Iterator[Session]:
+    def unit_of_work(self, *, check_foreign_keys: bool = True, bulk: bool = False) -> Iterator[Session]:
         """A session for writes: committed when the block ends, rolled back on error.
 
         ``check_foreign_keys=False`` (SQLite only) skips the per-row foreign key lookups for a
         bulk load whose keys all come from the same transaction (1.6 s of a 1M-line import).
         The writer lock is held throughout, so no parent row can vanish meanwhile; deletes
         inside such a unit of work would not cascade, so it must not delete anything.
+
+        ``bulk=True`` (SQLite only; an import, a run's results) leaves copying the write-ahead
+        log into the database file to a thread (:meth:`wait_for_checkpoints`) instead of the
+        commit: gigabytes at a time, during which the caller can go on (reading, writing its
+        output files). The commit itself is as durable as any other.
         """
         session = self._sessions()
         try:
             if self.is_sqlite:
-                session.connection(execution_options={_IMMEDIATE: True, _CHECK_FOREIGN_KEYS: check_foreign_keys})
+                session.connection(execution_options={_IMMEDIATE: True, _CHECK_FOREIGN_KEYS: check_foreign_keys,
+                                                      _DEFER_CHECKPOINT: bulk})
             yield session
             session.commit()
         except BaseException:
@@ -96,6 +108,24 @@ class Database:
             raise
         finally:
             session.close()
+        if bulk and self.is_sqlite:
+            self._checkpoint_later()
+
+    def _checkpoint_later(self) -> None:
+        path = make_url(self.url).database
+        if not path or path == ":memory:":
+            return
+        thread = threading.Thread(target=_checkpoint, args=(path,), name="wal-checkpoint")  # not a daemon:
+        thread.start()  # the process finishes the copy before it exits
+        with self._lock:
+            self._checkpoints = [t for t in self._checkpoints if t.is_alive()] + [thread]
+
+    def wait_for_checkpoints(self) -> None:
+        """Wait until the log copies that bulk units of work left to a thread are done."""
+        with self._lock:
+            pending, self._checkpoints = self._checkpoints, []
+        for thread in pending:
+            thread.join()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -140,4 +170,15 @@ def _configure_sqlite(engine: Engine) -> None:
         # Set on every transaction (PRAGMA foreign_keys is a no-op inside one), so a pooled
         # connection never keeps a bulk load's setting.
         conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if options.get(_CHECK_FOREIGN_KEYS, True) else 'OFF'}")
+        pages = 0 if options.get(_DEFER_CHECKPOINT) else WAL_AUTOCHECKPOINT_PAGES
+        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE) else "BEGIN")
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the write-ahead log of the SQLite file ``path`` into it (PASSIVE: never waits for a lock)."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error as exc:  # the next commit's automatic checkpoint copies what is left
+        _log.info("background WAL checkpoint of %s not done: %s", path, exc)

@@ -54,7 +54,7 @@ _COMPONENTS = ("affinity", "popularity", "profit", "scenario_fit")
 # explanation, flag details and family are not stored; gathering them took a third of the chunks' time).
 _OFFER_INPUTS = ("product_id", "rank", "scenario", "score", *_COMPONENTS, "explanation_code", "explanation_params",
                  "expected_revenue", "audit_score", "gate", "flags", "policy_name", "policy_version", "facts")
-CHUNK_ROWS = 50_000  # rows turned into Python values and inserted at a time
+CHUNK_ROWS = 25_000  # rows turned into Python values and inserted at a time (two chunks alive: one ahead)
 
 
 class RunRowsUnknown(NextBestError, ValueError):

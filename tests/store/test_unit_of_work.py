@@ -1,6 +1,7 @@
 """Unit of work on a real SQLite file: commit, rollback, pragmas, immediate locking."""
 
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -52,3 +53,53 @@ def test_unit_of_work_holds_the_write_lock_from_the_start(db):
     raw.close()
     release.set()
     t.join()
+
+
+def _write_megabytes(s, megabytes: int) -> None:
+    s.execute(text("CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, body TEXT)"))
+    s.execute(text("INSERT INTO filler (body) SELECT printf('%.1000c', 'x') FROM "
+                   "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows) SELECT i FROM n)"),
+              {"rows": megabytes * 1000})
+
+
+def test_a_commit_copies_the_log_into_the_file_itself(db):
+    path = Path(db.engine.url.database)
+    before = path.stat().st_size
+    with db.unit_of_work() as s:
+        _write_megabytes(s, 8)
+    assert path.stat().st_size > before + 7_000_000  # copied at the commit
+
+
+def test_a_bulk_commit_leaves_the_copy_to_a_thread_and_the_next_commit_copies_again(db, monkeypatch):
+    """A bulk unit of work commits without copying its log (a thread does it); the setting does not
+    stick to the pooled connection: the next ordinary commit copies at once again."""
+    import crm_core.store.db as db_module
+
+    release, real = threading.Event(), db_module._checkpoint
+    threads = []
+
+    def held_checkpoint(p):
+        threads.append(threading.current_thread().name)
+        release.wait(10)
+        real(p)
+
+    monkeypatch.setattr(db_module, "_checkpoint", held_checkpoint)
+    path = Path(db.engine.url.database)
+    before = path.stat().st_size
+    with db.unit_of_work(bulk=True) as s:
+        _write_megabytes(s, 8)
+    assert path.stat().st_size < before + 1_000_000  # committed, not yet copied into the file
+    with db.read() as s:  # ...and committed: every reader sees the rows
+        assert s.execute(text("SELECT count(*) FROM filler")).scalar() == 8000
+    release.set()
+    db.wait_for_checkpoints()
+    assert threads == ["wal-checkpoint"]
+    assert path.stat().st_size > before + 7_000_000  # the thread copied it
+
+    monkeypatch.setattr(db_module, "_checkpoint", lambda p: None)  # a bulk commit whose copy never happens...
+    with db.unit_of_work(bulk=True) as s:
+        _write_megabytes(s, 8)
+    size = path.stat().st_size
+    with db.unit_of_work() as s:  # ...is copied by the next ordinary commit on the same pooled connection
+        s.execute(text("INSERT INTO filler (body) VALUES ('y')"))
+    assert path.stat().st_size > size + 7_000_000
