@@ -20,6 +20,7 @@ import concurrent.futures
 import datetime as dt
 import hashlib
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -281,6 +282,19 @@ def read_customers_at(db, workspace_id: int, dates: list[dt.date | None]) -> lis
     undated columns (a run needs them as of its as-of and its contact date: a
     million customers read once instead of twice).
     """
+    return customers_as_of(read_customer_table(db, workspace_id), dates)
+
+
+@dataclass(frozen=True)
+class CustomerTable:
+    """A workspace's customers as read (undated columns, ``_pk``) and their dated attributes."""
+
+    base: pd.DataFrame
+    attributes: pd.DataFrame
+
+
+def read_customer_table(db, workspace_id: int) -> CustomerTable:
+    """The customers and their dated attributes, read in one transaction (for :func:`customers_as_of`)."""
     ws = int(workspace_id)
     attr_sql = ("SELECT customer_id AS _pk, attribute, value, effective_from FROM customer_attributes "
                 "WHERE workspace_id = :ws")
@@ -291,7 +305,13 @@ def read_customers_at(db, workspace_id: int, dates: list[dt.date | None]) -> lis
     base = _customer_rows(rows)
     del rows
     attrs["effective_from"] = _to_datetime(attrs["effective_from"])
-    return [_with_attributes(base.copy(deep=False), attrs, as_of) for as_of in dates]
+    return CustomerTable(base, attrs)
+
+
+def customers_as_of(table: CustomerTable, dates: list[dt.date | None]) -> list[pd.DataFrame]:
+    """The customers of ``table`` as of each of ``dates`` (None: the latest values); the frames share
+    their undated columns."""
+    return [_with_attributes(table.base.copy(deep=False), table.attributes, as_of) for as_of in dates]
 
 
 def _with_attributes(frame: pd.DataFrame, attrs: pd.DataFrame, as_of: dt.date | None) -> pd.DataFrame:
