@@ -50,14 +50,18 @@ class Database:
             raise ConfigError(f"Not a database URL: {url!r}. Use e.g. sqlite:///data/nextbest.db "
                               "or postgresql+psycopg2://user:pw@host/db") from exc
         self.url = url
+        self._checkpoints: list[threading.Thread] = []  # log copies left to threads (bulk units of work)
+        self._checkpoints_lock = threading.Lock()
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True, **self._engine_args())
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            # Disposing of the engine leaves the file whole, as it always did: the log's copy is finished
+            # (its thread's connection, the last one, then folds the log in and removes it).
+            event.listen(self.engine, "engine_disposed", lambda _engine: self.wait_for_checkpoints())
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._checkpoints: list[threading.Thread] = []
 
     def _engine_args(self) -> dict:
         if self.is_sqlite:
@@ -117,12 +121,12 @@ class Database:
             return
         thread = threading.Thread(target=_checkpoint, args=(path,), name="wal-checkpoint")  # not a daemon:
         thread.start()  # the process finishes the copy before it exits
-        with self._lock:
+        with self._checkpoints_lock:
             self._checkpoints = [t for t in self._checkpoints if t.is_alive()] + [thread]
 
     def wait_for_checkpoints(self) -> None:
         """Wait until the log copies that bulk units of work left to a thread are done."""
-        with self._lock:
+        with self._checkpoints_lock:
             pending, self._checkpoints = self._checkpoints, []
         for thread in pending:
             thread.join()

@@ -108,9 +108,10 @@ def read_transactions(db, workspace_id: int) -> pd.DataFrame:
     return _canonical_transactions(raw, customers, products, factor)
 
 
-def fetch_rows(conn, sql: str, ws: int) -> list[tuple]:
-    """All rows of a query as plain tuples (the DB-API cursor's, no Row objects)."""
-    result = conn.execute(text(sql), {"ws": ws})
+def fetch_rows(conn, sql: str, ws: int, **params) -> list[tuple]:
+    """All rows of a query (``:ws`` and any ``params`` bound) as plain tuples (the DB-API cursor's, no Row
+    objects: a million rows in a fraction of the time)."""
+    result = conn.execute(text(sql), {"ws": ws, **params})
     cursor = getattr(result, "cursor", None)  # the DB-API cursor of a CursorResult: no Row object per row
     try:
         return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]

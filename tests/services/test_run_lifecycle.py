@@ -152,7 +152,7 @@ def test_the_lines_are_let_go_before_the_engine_builds_its_models(shop, monkeypa
 
     db, ws = shop
     lines, masters, alive = [], [], []
-    read, read_at = frames.read_transactions, frames.read_customers_at
+    read, read_at = frames.read_transactions, frames.customers_as_of
     history_as_of, score = engine.history_as_of, engine.PreparedEngine.offers
 
     def reading(*args, **kwargs):
@@ -173,7 +173,7 @@ def test_the_lines_are_let_go_before_the_engine_builds_its_models(shop, monkeypa
         return call
 
     monkeypatch.setattr(frames, "read_transactions", reading)
-    monkeypatch.setattr(frames, "read_customers_at", reading_customers)
+    monkeypatch.setattr(frames, "customers_as_of", reading_customers)
     monkeypatch.setattr(engine, "history_as_of", alive_then("history", history_as_of))
     monkeypatch.setattr(engine.PreparedEngine, "offers", alive_then("offers", score))
     result = run_pipeline(db, ws, ANALYST, Config(), contact_date=dt.date(2024, 4, 1))

@@ -1,6 +1,8 @@
 """Unit of work on a real SQLite file: commit, rollback, pragmas, immediate locking."""
 
+import contextlib
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,37 @@ def test_a_bulk_commit_leaves_the_copy_to_a_thread_and_the_next_commit_copies_ag
     with db.unit_of_work() as s:  # ...is copied by the next ordinary commit on the same pooled connection
         s.execute(text("INSERT INTO filler (body) VALUES ('y')"))
     assert path.stat().st_size > size + 7_000_000
+
+
+def test_the_file_alone_holds_a_bulk_commit_once_the_engine_is_disposed(tmp_path, monkeypatch):
+    """Copying the file after disposing of the engine (what the test templates and a closed app do)
+    keeps a bulk commit whose log copy was still running."""
+    import shutil
+    import sqlite3
+
+    import crm_core.store.db as db_module
+    from crm_core.store import Database
+
+    real = db_module._checkpoint
+
+    connected = threading.Event()
+
+    def slow_checkpoint(p):  # busy in the file, as a long copy is: the engine's closing cannot fold the log in
+        with contextlib.closing(sqlite3.connect(p, isolation_level=None)) as busy:
+            busy.execute("BEGIN")
+            busy.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            connected.set()
+            time.sleep(0.5)
+            busy.execute("COMMIT")
+        real(p)
+
+    monkeypatch.setattr(db_module, "_checkpoint", slow_checkpoint)
+    url = f"sqlite:///{tmp_path / 'bulk.db'}"
+    db = Database.open(url)
+    with db.unit_of_work(bulk=True) as s:
+        _write_megabytes(s, 8)
+    assert connected.wait(5)
+    Database.close_all()  # disposes of the engine: waits for the copy (and must not deadlock on its lock)
+    shutil.copyfile(tmp_path / "bulk.db", tmp_path / "copy.db")
+    with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+        assert copy.execute("SELECT count(*) FROM filler").fetchone()[0] == 8000
