@@ -156,7 +156,8 @@ def test_names_from_a_file_show_as_literal_text(browser, own_served_app):
             _no_markup(page)
         for title in ("Segments", "Offers"):
             go(page, title)
-            page.locator("[data-testid='stDataFrame']").first.wait_for()
+            # a visible table: the previous page's (hidden while the new one runs) does not count
+            page.locator("[data-testid='stDataFrame']:visible").first.wait_for()
             _no_markup(page)
     finally:
         context.close()
