@@ -28,7 +28,7 @@ from crm_core.ingest.issues import WARNING, IssueLog
 from crm_core.ingest.load import (follow_merges_of, objects, product_aliases, python_datetimes, resolve_aliases,
                                   sqlite_datetimes)
 from crm_core.store.bulk import bulk_insert, bulk_load, stored_time
-from crm_core.store.frames import fetch_rows
+from crm_core.store.frames import code_rows
 from crm_core.store.models import Customer, Product, Transaction
 
 _KEY = ["customer_pk", "invoice_date", "product_pk", "amount_minor"]
@@ -40,21 +40,16 @@ class _Codes:
 
     def __init__(self, session, model, workspace_id: int):
         self.session, self.model, self.ws = session, model, workspace_id
-        code = model.customer_code if model is Customer else model.product_code
-        self._sql = f"SELECT {code.key}, id FROM {model.__tablename__} WHERE workspace_id = :ws AND id > :after"
-        session.flush()  # pending rows too, as an ORM query would see them
-        self.keys: dict[str, int] = dict(self._rows(0))
+        self.code_col = model.customer_code if model is Customer else model.product_code
+        self.keys: dict[str, int] = dict(code_rows(session, self.code_col, workspace_id))
         if model is Customer:  # a merged-away code's lines go to the record it was merged into
             self.keys = follow_merges_of(session, workspace_id, self.keys)
 
     def read_new(self, after: int) -> list[str]:
         """Add the rows this import inserted (keys above ``after``); returns their codes."""
-        rows = self._rows(after)
+        rows = code_rows(self.session, self.code_col, self.ws, after=after)
         self.keys.update(rows)
         return [r[0] for r in rows]
-
-    def _rows(self, after: int) -> list[tuple]:
-        return fetch_rows(self.session.connection(), self._sql, self.ws, after=after)
 
     def top(self) -> int:
         return int(self.session.scalar(select(func.max(self.model.id))) or 0)

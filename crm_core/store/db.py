@@ -116,7 +116,7 @@ class Database:
             self._checkpoint_later()
 
     def _checkpoint_later(self) -> None:
-        path = make_url(self.url).database
+        path = self.engine.url.database
         if not path or path == ":memory:":
             return
         thread = threading.Thread(target=_checkpoint, args=(path,), name="wal-checkpoint")  # not a daemon:

@@ -81,6 +81,14 @@ def _strings(frame: pd.DataFrame, columns) -> None:
         frame[col] = frame[col].astype("string")
 
 
+def code_rows(session, code_col, workspace_id: int, *, after: int = 0) -> list[tuple]:
+    """``(code, primary key)`` of the workspace's rows of ``code_col``'s table with a key above ``after``,
+    as plain driver rows, in the session's transaction (pending ORM rows flushed first, as a query would)."""
+    session.flush()
+    return fetch_rows(session.connection(), f"SELECT {code_col.key}, id FROM {code_col.class_.__tablename__} "
+                                            "WHERE workspace_id = :ws AND id > :after", workspace_id, after=after)
+
+
 def read_transactions(db, workspace_id: int) -> pd.DataFrame:
     """Every transaction line of the workspace as the canonical ``tx`` frame (docs/contracts.md).
 

@@ -35,7 +35,7 @@ from crm_core.errors import NextBestError
 from crm_core.json_columns import json_objects, json_records, jsonable
 from crm_core.one_ahead import one_ahead
 from crm_core.store.bulk import bulk_insert, bulk_load, stored_time
-from crm_core.store.frames import fetch_rows, minor_factor
+from crm_core.store.frames import code_rows, minor_factor
 from crm_core.store.models import Customer, Product, utc_now
 
 _CORE_FEATURES = {"first_purchase", "last_purchase", "recency_days", "frequency", "monetary", "r_score", "f_score",
@@ -81,7 +81,7 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
         RunRowsUnknown: a customer or product id is not in the workspace's store.
     """
     connection = session.connection()
-    cust_codes = _code_index(session, Customer, Customer.customer_code, workspace_id)
+    cust_codes = _code_index(session, Customer.customer_code, workspace_id)
     factor = minor_factor(session, workspace_id)
     c = customers.reset_index()
     pks = _keys(cust_codes, c["customer_id"], "customers")
@@ -96,7 +96,7 @@ def persist_run_results(session: Session, workspace_id: int, run_id: int, custom
         bulk_insert(connection, "run_clusters", _CLUSTER_COLUMNS, zip(*_cluster_columns(run_id, clusters)),
                     row_count=len(clusters))
     if len(offers):
-        prod_codes = _code_index(session, Product, Product.product_code, workspace_id)
+        prod_codes = _code_index(session, Product.product_code, workspace_id)
         created_at = stored_time(connection, utc_now())
         o = offers.reset_index(drop=True)
         cust_pks = _keys(cust_codes, o["customer_id"], "customers")
@@ -122,12 +122,9 @@ def _chunks(order: np.ndarray):
 # --------------------------------------------------------------------------- column builders
 
 
-def _code_index(session: Session, model, code_col, workspace_id: int) -> tuple[pd.Index, np.ndarray]:
-    """The workspace's codes as an Index, and their primary keys in the same order (plain driver rows:
-    a million customers as ORM rows took 3 s)."""
-    session.flush()  # the codes an ORM query would see: pending rows included
-    rows = fetch_rows(session.connection(), f"SELECT {code_col.key}, id FROM {model.__tablename__} "
-                                            "WHERE workspace_id = :ws", workspace_id)
+def _code_index(session: Session, code_col, workspace_id: int) -> tuple[pd.Index, np.ndarray]:
+    """The workspace's codes as an Index, and their primary keys in the same order."""
+    rows = code_rows(session, code_col, workspace_id)
     codes = pd.Index(pd.array([r[0] for r in rows], dtype="string"))
     return codes, np.array([r[1] for r in rows], dtype=np.int64)
 

@@ -139,3 +139,13 @@ def test_the_file_alone_holds_a_bulk_commit_once_the_engine_is_disposed(tmp_path
     shutil.copyfile(tmp_path / "bulk.db", tmp_path / "copy.db")
     with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
         assert copy.execute("SELECT count(*) FROM filler").fetchone()[0] == 8000
+
+
+def test_a_log_copy_that_cannot_run_is_logged_and_left_to_the_next_commit(tmp_path, caplog):
+    import logging
+
+    from crm_core.store.db import _checkpoint
+
+    with caplog.at_level(logging.INFO, logger="crm_core.store.db"):
+        _checkpoint(str(tmp_path / "no such folder" / "x.db"))  # cannot open: no exception escapes the thread
+    assert "background WAL checkpoint" in caplog.text and "not done" in caplog.text
