@@ -331,14 +331,19 @@ def _with_attributes(frame: pd.DataFrame, attrs: pd.DataFrame, as_of: dt.date | 
     latest = (attrs.sort_values(["_pk", "attribute", "effective_from"], kind="mergesort")
               .drop_duplicates(["_pk", "attribute"], keep="last")
               .pivot(index="_pk", columns="attribute", values="value"))
-    for name in ("email_opt_in", "do_not_contact", "last_contacted_at"):
-        col = latest[name] if name in latest.columns else pd.Series(dtype=object)
-        frame[name] = frame["_pk"].map(col)
+    # Each value is read once per customer that has it, then spread over the frame by key.
     for name in ("email_opt_in", "do_not_contact"):
-        lowered = frame[name].astype("string").str.lower()
-        frame[name] = lowered.map({"true": True, "1": True, "false": False, "0": False}).astype("boolean")
-    frame["last_contacted_at"] = _to_datetime(frame["last_contacted_at"].astype("string").replace({"": None}))
+        col = latest[name] if name in latest.columns else pd.Series(dtype=object)
+        flags = col.astype("string").str.lower().map({"true": True, "1": True, "false": False, "0": False})
+        frame[name] = _by_key(flags.astype("boolean"), frame["_pk"])
+    col = latest["last_contacted_at"] if "last_contacted_at" in latest.columns else pd.Series(dtype=object)
+    frame["last_contacted_at"] = _by_key(_to_datetime(col.astype("string").replace({"": None})), frame["_pk"])
     return frame.drop(columns="_pk")
+
+
+def _by_key(values: pd.Series, keys: pd.Series) -> pd.Series:
+    """``values`` (indexed by unique key) at each of ``keys``, missing where a key has none; dtype kept."""
+    return pd.Series(values.reindex(keys.to_numpy()).array, index=keys.index)
 
 
 def _customer_rows(rows: list[tuple]) -> pd.DataFrame:
