@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
@@ -44,12 +43,10 @@ def compute_run(inputs: dict, *, as_of: dt.date, contact_date: dt.date, config: 
     """
     tx, holdings, products = inputs.pop("tx"), inputs["holdings"], inputs["products"]
     t0 = stage("features", "Computing recency, frequency, monetary and behaviour features")
-    # What the audit gate reads of the lines is summarised in a second thread meanwhile: both only read
-    # ``tx``, and much of either runs in numpy and Arrow without the GIL.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="history") as worker:
-        summary = worker.submit(summarise_history, tx, day_number(as_of), config.gate)
-        features = customer_features(tx, as_of)
-        history = summary.result()
+    features = customer_features(tx, as_of)
+    # Not in a second thread beside the features: each takes ~1.2 GB for a moment at ten million lines, and
+    # together they would lift the run's peak above 4 GB (measured: 4.5 GB) to save ~3.5 s.
+    history = summarise_history(tx, day_number(as_of), config.gate)  # what the audit gate reads of the lines
     timings["features"] = time.perf_counter() - t0
 
     t0 = stage("segments", "Scoring RFM segments, clustering, fitting value models")
