@@ -332,12 +332,12 @@ def _with_attributes(frame: pd.DataFrame, attrs: pd.DataFrame, as_of: dt.date | 
               .drop_duplicates(["_pk", "attribute"], keep="last")
               .pivot(index="_pk", columns="attribute", values="value"))
     # Each value is read once per customer that has it, then spread over the frame by key.
+    stated = {name: (latest[name] if name in latest.columns else pd.Series(dtype=object)).astype("string")
+              for name in ("email_opt_in", "do_not_contact", "last_contacted_at")}
     for name in ("email_opt_in", "do_not_contact"):
-        col = latest[name] if name in latest.columns else pd.Series(dtype=object)
-        flags = col.astype("string").str.lower().map({"true": True, "1": True, "false": False, "0": False})
+        flags = stated[name].str.lower().map({"true": True, "1": True, "false": False, "0": False})
         frame[name] = _by_key(flags.astype("boolean"), frame["_pk"])
-    col = latest["last_contacted_at"] if "last_contacted_at" in latest.columns else pd.Series(dtype=object)
-    frame["last_contacted_at"] = _by_key(_to_datetime(col.astype("string").replace({"": None})), frame["_pk"])
+    frame["last_contacted_at"] = _by_key(_to_datetime(stated["last_contacted_at"].replace({"": None})), frame["_pk"])
     return frame.drop(columns="_pk")
 
 
