@@ -32,6 +32,7 @@ from sqlalchemy import select, text
 from crm_core.money import minor_per_major
 from crm_core.store.models import Workspace
 
+CONSENT_VALUES = {"true": True, "1": True, "false": False, "0": False}  # a stored flag's text, case-blind
 TX_COLUMNS = ("customer_id", "invoice_id", "invoice_date", "product_id", "product_name", "category",
               "quantity", "unit_price", "amount", "is_return", "is_merchandise")
 _CHUNK_IDS = 250_000  # transaction ids per group_concat chunk (~20 MB of text)
@@ -335,7 +336,7 @@ def _with_attributes(frame: pd.DataFrame, attrs: pd.DataFrame, as_of: dt.date | 
     stated = {name: (latest[name] if name in latest.columns else pd.Series(dtype=object)).astype("string")
               for name in ("email_opt_in", "do_not_contact", "last_contacted_at")}
     for name in ("email_opt_in", "do_not_contact"):
-        flags = stated[name].str.lower().map({"true": True, "1": True, "false": False, "0": False})
+        flags = stated[name].str.lower().map(CONSENT_VALUES)
         frame[name] = _by_key(flags.astype("boolean"), frame["_pk"])
     frame["last_contacted_at"] = _by_key(_to_datetime(stated["last_contacted_at"].replace({"": None})), frame["_pk"])
     return frame.drop(columns="_pk")

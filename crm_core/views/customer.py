@@ -20,7 +20,7 @@ from crm_core.errors import NotFound
 from crm_core.holdings import held_on
 from crm_core.ids import normalise_id
 from crm_core.segment.rfm import SegmentText, segment_text
-from crm_core.store.frames import minor_factor
+from crm_core.store.frames import CONSENT_VALUES, minor_factor
 from crm_core.store.models import Customer, CustomerAttribute, Holding, Product, RunCluster, RunCustomer, Transaction
 from crm_core.store.text_search import case_blind, escape_like, folded, folded_contains
 from crm_core.views.offers import customer_offers
@@ -177,7 +177,7 @@ def _attributes(s, customer_pk: int, as_of: dt.date | None) -> dict:
 def _bool(value: str | None) -> bool | None:
     if value is None:
         return None
-    return {"true": True, "1": True, "false": False, "0": False}.get(str(value).strip().lower())
+    return CONSENT_VALUES.get(str(value).strip().lower())
 
 
 def _scores(s, run_id: int, customer_pk: int, factor: int) -> CustomerScores | None:

@@ -19,11 +19,9 @@ import pandas as pd
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from crm_core.store.frames import TX_COLUMNS, minor_factor
+from crm_core.store.frames import CONSENT_VALUES, TX_COLUMNS, minor_factor
 from crm_core.store.models import (Campaign, CampaignMember, CampaignOffer, Customer, CustomerAttribute, Holding,
                                    Offer, Product, Transaction)
-
-_CONSENT_VALUES = {"true": True, "1": True, "false": False, "0": False}  # as frames.read_customers reads them
 
 
 def customer_lines(session: Session, workspace_id: int, customer_pk: int, product_pk: int) -> pd.DataFrame:
@@ -63,7 +61,7 @@ def customer_at(session: Session, customer_pk: int, customer_code: str, contact_
         .where(CustomerAttribute.customer_id == customer_pk, CustomerAttribute.effective_from < end)
         .order_by(CustomerAttribute.attribute, CustomerAttribute.effective_from, CustomerAttribute.id)).all()
     latest = {attribute: value for attribute, value in rows}  # the last one of each attribute wins
-    flags = {name: _CONSENT_VALUES.get(str(latest.get(name, "")).strip().lower(), pd.NA)
+    flags = {name: CONSENT_VALUES.get(str(latest.get(name, "")).strip().lower(), pd.NA)
              for name in ("email_opt_in", "do_not_contact")}
     contacted = latest.get("last_contacted_at") or None
     return pd.DataFrame({

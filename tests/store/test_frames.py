@@ -169,19 +169,24 @@ def test_customers_at_several_dates_from_one_read_equal_the_single_reads(db):
     assert together[1]["first_name"].tolist() == [pd.NA, "Al, Jr", "Zoë"]
 
 
-def test_consent_values_are_read_case_blind_and_unknown_ones_stay_missing(db):
+def customers_with(db, name: str, codes: tuple[str, ...], stated: list[tuple[int, str, str]]) -> int:
+    """A workspace with customers ``codes`` and, per (customer position, attribute, value), one stated value."""
     with db.unit_of_work() as s:
-        ws = Workspace(name="mixed")
+        ws = Workspace(name=name)
         s.add(ws)
         s.flush()
-        people = [Customer(workspace_id=ws.id, customer_code=code) for code in ("c1", "c2", "c3", "c4")]
+        people = [Customer(workspace_id=ws.id, customer_code=code) for code in codes]
         s.add_all(people)
         s.flush()
-        for customer, attribute, value in [(people[0], "email_opt_in", "TRUE"), (people[1], "email_opt_in", "yes"),
-                                           (people[2], "email_opt_in", "0"), (people[0], "last_contacted_at", "")]:
-            s.add(CustomerAttribute(workspace_id=ws.id, customer_id=customer.id, attribute=attribute, value=value,
-                                    effective_from=dt.datetime(2024, 1, 1)))
-        ws_id = ws.id
+        s.add_all([CustomerAttribute(workspace_id=ws.id, customer_id=people[at].id, attribute=attribute, value=value,
+                                     effective_from=dt.datetime(2024, 1, 1)) for at, attribute, value in stated])
+        return ws.id
+
+
+def test_consent_values_are_read_case_blind_and_unknown_ones_stay_missing(db):
+    ws_id = customers_with(db, "mixed", ("c1", "c2", "c3", "c4"), [
+        (0, "email_opt_in", "TRUE"), (1, "email_opt_in", "yes"), (2, "email_opt_in", "0"),
+        (0, "last_contacted_at", "")])
     got = frames.read_customers(db, ws_id, None)
     assert got["email_opt_in"].tolist() == [True, pd.NA, False, pd.NA]
     assert str(got["email_opt_in"].dtype) == "boolean" and str(got["do_not_contact"].dtype) == "boolean"
@@ -190,12 +195,7 @@ def test_consent_values_are_read_case_blind_and_unknown_ones_stay_missing(db):
 
 
 def test_a_workspace_without_attributes_gets_typed_missing_columns(db):
-    with db.unit_of_work() as s:
-        ws = Workspace(name="bare")
-        s.add(ws)
-        s.flush()
-        s.add_all([Customer(workspace_id=ws.id, customer_code=code) for code in ("x", "y")])
-        ws_id = ws.id
+    ws_id = customers_with(db, "bare", ("x", "y"), [])
     got = frames.read_customers(db, ws_id, dt.date(2024, 1, 1))
     assert [str(got[c].dtype) for c in ("email_opt_in", "do_not_contact", "last_contacted_at")] == \
         ["boolean", "boolean", "datetime64[ns]"]
