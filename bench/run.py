@@ -4,7 +4,10 @@ For each size it generates (or reuses) a transactions CSV under bench/data/,
 times ``python -m crm_core run`` on it as a child process (wall time, the
 child's own peak RSS, and the stage timings of its run.json), then runs the
 single-stage benchmarks of :mod:`bench.stages` each in its own process, and
-writes everything with the machine's description to a JSON file. Nothing
+writes everything with the machine's description to a JSON file. A fixed
+reference workload is timed before the first size and after the last
+(:mod:`bench.machine_speed`): the machine's speed moves from day to day, and
+figures from two days compare only in proportion to it. Nothing
 here is a test: the figures are reported against the issues' goals, never
 asserted.
 """
@@ -26,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.machine_speed import machine_speed
 from bench.scale import bench_pages, pandas_floor, pipeline_alone, scale_figures, summarise_scale_goals
 from bench.sizes import DEFAULT_DATA_DIR, DEFAULT_SIZES, SIZES, Size, ensure_data, parse_sizes
 from bench.stages import BENCH_UPLOAD_MB, STAGES
@@ -203,6 +207,9 @@ def run(sizes: list[Size], out: Path, data_dir: Path, *, stages: tuple[str, ...]
     results = {"generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine_info(), "sizes": {}, "goals": []}
     out.parent.mkdir(parents=True, exist_ok=True)
+    log("machine speed: the reference workload (bench/machine_speed.py)")
+    results["machine_speed"] = {"before": machine_speed(data_dir / "logs", run_child)}
+    log(f"  {results['machine_speed']['before'].get('seconds')} s")
     for size in sizes:
         log(f"[{size.name}] data: {size.customers:,} customers, {size.lines:,} lines")
         entry = {"customers": size.customers, "lines": size.lines, "data": ensure_data(size, data_dir, seed),
@@ -232,6 +239,10 @@ def run(sizes: list[Size], out: Path, data_dir: Path, *, stages: tuple[str, ...]
         results["goals"] = summarise_goals(results["sizes"])
         results["scale_goals"] = summarise_scale_goals(results["sizes"])
         out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    log("machine speed again, after the sizes")
+    results["machine_speed"]["after"] = machine_speed(data_dir / "logs", run_child)
+    log(f"  {results['machine_speed']['after'].get('seconds')} s")
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return results
 
 
@@ -263,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     for goal in results["scale_goals"]:
         print(f"{goal['figure']:>23} @ {goal['size']:>4}: {goal['value']} {goal['unit']} "
               f"(goal {goal['limit']} {goal['unit']}, met: {goal['met']})")
+    speed = results["machine_speed"]
+    print(f"machine speed (reference workload, lower is faster): {speed['before'].get('seconds')} s before, "
+          f"{speed['after'].get('seconds')} s after")
     print(f"wrote {args.out}")
     return 0
 

@@ -6,6 +6,7 @@ No figure is asserted: speed goals live in bench/results.json, never in tests.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,13 @@ def data_dir(tmp_path_factory):
 
 
 def _check_common_shape(results: dict) -> dict:
-    assert set(results) == {"generated_at", "machine", "sizes", "goals", "scale_goals"}
+    assert set(results) == {"generated_at", "machine", "machine_speed", "sizes", "goals", "scale_goals"}
+    for when in ("before", "after"):  # the reference workload, timed around the sizes
+        speed = results["machine_speed"][when]
+        assert speed["status"] == "ok", speed
+        assert set(speed["parts"]) == {"python_objects", "numpy_sort", "pandas_group_by", "sqlite_rows"}
+        assert all(len(runs) == 3 and min(runs) > 0 for runs in speed["runs"].values())
+        assert speed["seconds"] == pytest.approx(sum(speed["parts"].values()), abs=0.01)
     assert [(g["figure"], g["size"]) for g in results["scale_goals"]][:2] == [("run_wall_seconds", "100k"),
                                                                               ("run_wall_seconds", "1m")]
     machine = results["machine"]
@@ -110,3 +117,20 @@ def test_unknown_size_names_the_known_ones():
         parse_sizes("huge")
     assert [s.name for s in parse_sizes("small,100k")] == ["small", "100k"]
     assert SIZES["1m"].customers == 1_000_000 and SIZES["1m"].lines == 10_000_000
+
+
+def test_machine_speed_counts_each_parts_median_and_reports_a_failed_child(tmp_path):
+    from bench.machine_speed import machine_speed
+
+    def child_writing(runs, exit_code=0):
+        def run_child(cmd, log_dir, name, timeout):
+            assert cmd[-1] == "3" and name == "machine-speed"  # three runs of each part, asked of the child
+            Path(cmd[-2]).write_text(json.dumps(runs))
+            return {"exit_code": exit_code, "stderr_tail": "boom" if exit_code else ""}
+        return run_child
+
+    speed = machine_speed(tmp_path, child_writing({"python_objects": [3.0, 1.0, 2.0], "sqlite_rows": [0.5, 9.0, 0.4]}))
+    assert speed["parts"] == {"python_objects": 2.0, "sqlite_rows": 0.5}  # the median: one slow run does not count
+    assert speed["seconds"] == 2.5
+    failed = machine_speed(tmp_path, child_writing({}, exit_code=1))
+    assert failed == {"status": "failed", "stderr_tail": "boom"}
