@@ -1,9 +1,9 @@
 """How fast the machine is while the benchmarks run: a fixed reference workload, timed before and after.
 
-The 2-core machine's speed moves from day to day with nothing changed in the
-code: the same commit's whole 1M-customer run took 259 s on 2026-12-03 and
-413 s on 2026-12-04, and every stage moved alike (offers 17 → 29 s, segments
-4.1 → 5.9 s). A figure alone cannot say whether the code or the machine
+The 2-core machine's speed moves from day to day: the whole 1M-customer run
+took 259 s on 2026-12-03 (1873fa2) and 413 s on 2026-12-04 (e71a713, whose
+only change since saves ~5 s), and every stage moved alike (offers 17 → 29 s,
+segments 4.1 → 5.9 s). A figure alone cannot say whether the code or the machine
 changed. So :func:`bench.run.run` times this workload in a child process
 before the first size and after the last; two result files are comparable in
 proportion to their reference seconds, and a before/after gap shows the
