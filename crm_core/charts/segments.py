@@ -38,6 +38,7 @@ CHURN_COLOURS = {"low": "#2da44e", "medium": "#d4a72c", "high": "#cf222e"}
 CLUSTER_COLOURS = ("#1f6f8b", "#e16f24", "#2da44e", "#8250df", "#cf222e", "#d4a72c", "#54aeff", "#57606a",
                    "#bf3989", "#7cc47f")
 _LAYOUT = layout(380)
+CLV_BINS = 40
 
 
 def segment_treemap(customers: pd.DataFrame, *, measure: str = "customers", currency: str = "") -> go.Figure:
@@ -165,19 +166,27 @@ def cluster_scatter(points: pd.DataFrame, personas: pd.Series | None = None) -> 
 
 
 def clv_distribution(customers: pd.DataFrame, *, currency: str = "", reason: str | None = None) -> go.Figure:
-    """Histogram of predicted CLV; an explanation instead when the model was not fitted."""
+    """Histogram of predicted CLV in :data:`CLV_BINS` equal bins; an explanation instead when the model was not fitted.
+
+    The bins are counted here, not in the browser: the figure carries 40 bars whatever the
+    number of customers (a Plotly histogram would carry every value, a million at 1M customers,
+    serialised and sent again on every rerun of the page).
+    """
     title = "Predicted customer value over the horizon"
     values = customers["clv"].dropna().to_numpy(dtype="float64") if "clv" in customers.columns else np.array([])
     if len(values) == 0:
         return empty_figure(title, reason or "CLV not available for this run", height=380)
     top = float(np.quantile(values, 0.99)) if len(values) > 100 else float(values.max())
-    fig = go.Figure(go.Histogram(
-        x=np.clip(values, None, top), nbinsx=40, marker_color=CLUSTER_COLOURS[0],
-        hovertemplate=f"%{{x}} {currency}: %{{y:,}} customers<extra></extra>",
+    counts, edges = np.histogram(np.clip(values, None, top), bins=CLV_BINS)
+    fig = go.Figure(go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color=CLUSTER_COLOURS[0],
+        customdata=np.column_stack([edges[:-1], edges[1:]]),
+        hovertemplate=f"%{{customdata[0]:,.2f}}–%{{customdata[1]:,.2f}} {currency}: %{{y:,}} customers"
+                      "<extra></extra>",
     ))
     note = " (top 1% shown at the 99th percentile)" if len(values) > 100 and top < values.max() else ""
     fig.update_layout(title=title + note, xaxis_title=f"CLV {currency}".strip(), yaxis_title="Customers",
-                      showlegend=False, **_LAYOUT)
+                      showlegend=False, bargap=0, **_LAYOUT)
     return fig
 
 

@@ -108,3 +108,26 @@ def test_persona_cards_keep_missing_medians_missing():
     cards = persona_cards(clusters)
     assert cards.loc[0, "cluster"] == 1 and cards.loc[0, "median_monetary"] == 12.5
     assert pd.isna(cards.loc[0, "median_frequency"])
+
+
+def test_what_the_segments_page_runs_leaves_the_shared_frame_as_it_was():
+    """The page keeps one copy of a run's customers for every session (st.cache_resource): nothing it calls may
+    change that frame, or one analyst's filter would show up in another's page."""
+    from crm_core.charts import segments as charts
+
+    shared = SAMPLE.assign(r_score=pd.array([5, 4, 2, 1, 1], dtype="Int64"),
+                           f_score=pd.array([5, 3, 2, 1, 4], dtype="Int64"))
+    before = shared.copy(deep=True)
+    filter_choices(shared)
+    explorer_kpis(shared)
+    for measure in ("customers", "revenue"):
+        charts.segment_treemap(shared, measure=measure, currency="EUR")
+    charts.rf_heatmap(shared)
+    charts.clv_distribution(shared, currency="EUR")
+    charts.churn_risk_distribution(shared)
+    for chosen in (CustomerFilter(), CustomerFilter(segments=("LOST",)), CustomerFilter(regions=(UNKNOWN_REGION,)),
+                   CustomerFilter(value_column="clv", value_min=1.0)):
+        listed = customer_list(filter_customers(shared, chosen), limit=2)
+        listed.iloc[:, 0] = None  # the page's own copy: changing it must not reach the shared frame
+        explorer_kpis(filter_customers(shared, chosen))
+    pd.testing.assert_frame_equal(shared, before)

@@ -40,9 +40,21 @@ def test_heatmap_counts(customers):
 
 def test_distributions(customers):
     hist = charts.clv_distribution(customers, currency="GBP").data[0]
-    assert len(hist.x) == 3  # the NA is left out
+    assert list(hist.y).count(0) == charts.CLV_BINS - 3 and sum(hist.y) == 3  # the NA is left out
+    assert hist.y[0] == 1 and hist.y[-1] == 1  # 10.0 in the first bin, 340.0 in the last
+    assert hist.x[0] - hist.width[0] / 2 == pytest.approx(10.0) and hist.x[-1] + hist.width[-1] / 2 == 340.0
     bars = charts.churn_risk_distribution(customers).data[0]
     assert list(bars.y) == [2, 0, 1]
+
+
+def test_clv_bins_are_counted_here_whatever_the_number_of_customers():
+    clv = np.random.default_rng(3).gamma(2.0, 50.0, 20_000)
+    fig = charts.clv_distribution(pd.DataFrame({"clv": clv}), currency="EUR")
+    bars = fig.data[0]
+    assert len(bars.x) == charts.CLV_BINS and sum(bars.y) == 20_000  # bars, not the 20,000 values
+    top = np.quantile(clv, 0.99)  # the top 1% counted in the last bin, at the 99th percentile
+    assert bars.y[-1] >= (clv >= top).sum() and "99th percentile" in fig.layout.title.text
+    assert bars.customdata[-1][1] == pytest.approx(top) and "EUR" in bars.hovertemplate
 
 
 def test_missing_value_model_is_explained(customers):
