@@ -1,9 +1,9 @@
 """How fast the machine is while the benchmarks run: a fixed reference workload, timed before and after.
 
 The 2-core machine's speed moves from day to day: the whole 1M-customer run
-took 259 s on 2026-12-03 (1873fa2) and 413 s on 2026-12-04 (e71a713, whose
-only change since saves ~5 s), and every stage moved alike (offers 17 → 29 s,
-segments 4.1 → 5.9 s). A figure alone cannot say whether the code or the machine
+took 259 s on 2026-12-03 (1873fa2) and 393-413 s on 2026-12-04 (e71a713 and
+9aef770, whose only change since saves ~5 s); most stages moved 1.5-1.7x
+(offers 17 → 29 s, segments 4.1 → 6.3 s), the lines' read, mostly SQLite, least. A figure alone cannot say whether the code or the machine
 changed. So :func:`bench.run.run` times this workload in a child process
 before the first size and after the last; two result files are comparable in
 proportion to their reference seconds, and a before/after gap shows the
@@ -19,11 +19,11 @@ median counts.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
+
+from bench.child_json import child_json
 
 REPEATS = 3
 SPEED_SCRIPT = """
@@ -78,13 +78,10 @@ def machine_speed(log_dir: Path, run_child, *, repeats: int = REPEATS) -> dict:
         ``{"status": "ok", "seconds": total of the parts' medians, "parts": {part: median},
         "runs": {part: [each run's seconds]}}``, or ``{"status": "failed", "stderr_tail": ...}``.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        result = Path(tmp) / "speed.json"
-        child = run_child([sys.executable, "-c", SPEED_SCRIPT, str(result), str(repeats)], log_dir,
-                          "machine-speed", 600)
-        if child["exit_code"] != 0 or not result.exists():
-            return {"status": "failed", "stderr_tail": child["stderr_tail"]}
-        runs = json.loads(result.read_text())
+    runs, child = child_json(run_child, lambda result: [sys.executable, "-c", SPEED_SCRIPT, result, str(repeats)],
+                             log_dir, "machine-speed", 600)
+    if child["exit_code"] != 0 or runs is None:
+        return {"status": "failed", "stderr_tail": child["stderr_tail"]}
     parts = {name: round(statistics.median(seconds), 3) for name, seconds in runs.items()}
     return {"status": "ok", "seconds": round(sum(parts.values()), 3), "parts": parts,
             "runs": {name: [round(s, 3) for s in seconds] for name, seconds in runs.items()}}

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
+
+from bench.child_json import child_json
 
 FLOOR_SCRIPT = """
 import json, sys, time
@@ -47,12 +48,10 @@ SCALE_GOALS = (
 
 def pandas_floor(csv_path: str, log_dir: Path, run_child) -> dict:
     """Read ``csv_path`` with pandas and group it by customer in a child process: seconds and peak RSS."""
-    with tempfile.TemporaryDirectory() as tmp:
-        result = Path(tmp) / "floor.json"
-        child = run_child([sys.executable, "-c", FLOOR_SCRIPT, csv_path, str(result)], log_dir, "pandas-floor", 3600)
-        if child["exit_code"] != 0 or not result.exists():
-            return {"status": "failed", "stderr_tail": child["stderr_tail"]}
-        figures = json.loads(result.read_text())
+    figures, child = child_json(run_child, lambda result: [sys.executable, "-c", FLOOR_SCRIPT, csv_path, result],
+                                log_dir, "pandas-floor", 3600)
+    if child["exit_code"] != 0 or figures is None:
+        return {"status": "failed", "stderr_tail": child["stderr_tail"]}
     return {"status": "ok", **figures, "process_wall_seconds": child["wall_seconds"],
             "peak_rss_mb": child["peak_rss_mb"]}
 
@@ -111,13 +110,11 @@ def bench_pages(db_file: Path, log_dir: Path, run_child) -> dict:
     """:mod:`bench.page_bench` on the size's database in a child process; ``slowest_seconds`` over its pages."""
     if not db_file.exists():
         return {"status": "not run", "reason": f"{db_file} does not exist (run the pipeline benchmark first)"}
-    with tempfile.TemporaryDirectory() as tmp:
-        result = Path(tmp) / "pages.json"
-        child = run_child([sys.executable, "-m", "bench.page_bench", "--db", f"sqlite:///{db_file}",
-                           "--json", str(result)], log_dir, f"pages-{db_file.stem}", 3600)
-        if not result.exists():
-            return {"status": "failed", "stderr_tail": child["stderr_tail"]}
-        figures = json.loads(result.read_text())
+    figures, child = child_json(run_child, lambda result: [sys.executable, "-m", "bench.page_bench", "--db",
+                                                           f"sqlite:///{db_file}", "--json", result],
+                                log_dir, f"pages-{db_file.stem}", 3600)
+    if figures is None:
+        return {"status": "failed", "stderr_tail": child["stderr_tail"]}
     pages = figures.get("pages", {})
     measured = [p["seconds"] for p in pages.values() if isinstance(p, dict) and p.get("seconds") is not None]
     return {"status": "ok" if child["exit_code"] == 0 else "failed", **figures,

@@ -33,23 +33,17 @@ def _run_data(url: str, run_id: int, run_uuid: str):  # run_uuid: a recreated da
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _run_summary(url: str, run_id: int, run_uuid: str):
-    """What no filter changes: the filters' choices and the run's KPIs."""
+def _whole_run(url: str, run_id: int, run_uuid: str, currency: str, value_note: str | None):
+    """What no filter changes: the filters' choices, the KPIs, the R×F heatmap, the CLV and churn-risk charts."""
     customers, clusters = _run_data(url, run_id, run_uuid)
-    return filter_choices(customers, clusters), explorer_kpis(customers)
+    return (filter_choices(customers, clusters), explorer_kpis(customers), rf_heatmap(customers),
+            clv_distribution(customers, currency=currency, reason=value_note),
+            churn_risk_distribution(customers, reason=value_note))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _treemap(url: str, run_id: int, run_uuid: str, measure: str, currency: str):
     return segment_treemap(_run_data(url, run_id, run_uuid)[0], measure=measure, currency=currency)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _run_figures(url: str, run_id: int, run_uuid: str, currency: str, value_note: str | None):
-    """The R×F heatmap, the CLV and the churn-risk charts of the whole run (no filter changes them)."""
-    customers = _run_data(url, run_id, run_uuid)[0]
-    return (rf_heatmap(customers), clv_distribution(customers, currency=currency, reason=value_note),
-            churn_risk_distribution(customers, reason=value_note))
 
 
 @st.cache_data(show_spinner="Projecting the clusters…", max_entries=8)
@@ -90,8 +84,8 @@ run_id = st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].label, 
                       help="Newest first. Each run keeps the segments as of its date.")
 run = by_id[run_id]
 customers, clusters = _run_data(ctx.db.url, run.id, run.run_uuid)
-choices, kpis = _run_summary(ctx.db.url, run.id, run.run_uuid)
-heatmap, clv_chart, churn_chart = _run_figures(ctx.db.url, run.id, run.run_uuid, ws.currency, run.value_model_note)
+choices, kpis, heatmap, clv_chart, churn_chart = _whole_run(ctx.db.url, run.id, run.run_uuid, ws.currency,
+                                                            run.value_model_note)
 st.caption(f"Workspace **{shown(ws.name)}** · run #{run.id} as of {run.as_of:%d %b %Y} · amounts in "
            f"{ws.currency}, net of returns")
 for note in run.notes:  # a legitimate edge fit describes the shop: information, not a warning
